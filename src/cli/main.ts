@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/** The weft command line: one file per command under ./commands; this file only parses. */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, DEFAULTS } from '../daemon/config';
+import { VERSION } from '../version';
+import { launch } from './commands/launch';
+import { status } from './commands/status';
+import { stop } from './commands/stop';
+import { CliError } from './errors';
+
+function program(): Command {
+  const p = new Command('weft')
+    .description('weft: an overlay network for Docker (libnetwork remote driver + IPAM)')
+    .version(VERSION, '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n')[0] + '\n') });
+
+  p.command('launch')
+    .description('start the weft daemon (in the background unless --foreground)')
+    .argument('[peers...]', 'other weft hosts to connect to')
+    .option('--foreground', 'stay attached; log to stdout')
+    .option('--name <name>', 'driver and IPAM driver name (socket /run/docker/plugins/<name>.sock)', DEFAULTS.name)
+    .option('--state-dir <dir>', 'where weft keeps its state', DEFAULTS.stateDir)
+    .option('--pid-file <file>', 'pid file', DEFAULTS.pidFile)
+    .option('--log-file <file>', 'log file when in the background (default <state-dir>/weft.log)')
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .option('--ipalloc-range <cidr>', 'the address range weft allocates from', DEFAULTS.range)
+    .option('--ipalloc-default-subnet <cidr>', `subnet of the default network (default ${DEFAULTS.defaultSubnet})`)
+    .option('--mtu <bytes>', 'MTU of weft networks (default: the underlay MTU less 50)')
+    .addOption(new Option('--log-level <level>', 'log level').default(DEFAULTS.logLevel))
+    .option('--no-default-network', 'do not create the default network "weft" in Docker')
+    .action(async (peers: string[], opts: Record<string, unknown>, cmd: Command) => {
+      const given = process.argv.slice(process.argv.indexOf('launch') + 1).filter((a) => a !== '--foreground');
+      void cmd;
+      await launch(peers, {
+        foreground: opts.foreground === true,
+        name: opts.name as string,
+        stateDir: opts.stateDir as string,
+        pidFile: opts.pidFile as string,
+        logFile: opts.logFile as string | undefined,
+        statusAddr: opts.statusAddr as string,
+        ipallocRange: opts.ipallocRange as string,
+        ipallocDefaultSubnet: opts.ipallocDefaultSubnet as string | undefined,
+        mtu: opts.mtu as string | undefined,
+        logLevel: opts.logLevel as string,
+        defaultNetwork: opts.defaultNetwork !== false,
+      }, given);
+    });
+
+  p.command('stop')
+    .description('stop the weft daemon')
+    .option('--pid-file <file>', 'pid file', DEFAULTS.pidFile)
+    .action(async (opts: { pidFile: string }) => stop(opts));
+
+  p.command('status')
+    .description('show what weft knows: networks, endpoints, allocations')
+    .option('--json', 'machine-readable')
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (opts: { json?: boolean; statusAddr: string }) => status(opts));
+
+  p.command('version')
+    .description('print the version')
+    .action(() => console.log(VERSION));
+  return p;
+}
+
+async function main(): Promise<void> {
+  try {
+    await program().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; usage errors were printed (one line) by commander
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (e instanceof CliError || e instanceof ConfigError) {
+      console.error(e.message.startsWith('weft') ? e.message : `weft: ${e.message}`);
+      process.exitCode = e instanceof CliError ? e.exitCode : 2;
+      return;
+    }
+    console.error(`weft: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  }
+}
+
+void main();

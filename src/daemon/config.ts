@@ -1,0 +1,110 @@
+/**
+ * The daemon's configuration: defaults, and the parsing of each value with a
+ * one-line error for a bad one. Pure.
+ */
+import * as path from 'node:path';
+import { type Cidr, CidrError, containsCidr, formatCidr, parseCidr } from '../ipam/cidr';
+import { LOG_LEVELS, type LogLevel } from '../util/log';
+
+export interface Config {
+  /** driver and IPAM driver name; the socket is /run/docker/plugins/<name>.sock */
+  name: string;
+  socketPath: string;
+  stateDir: string;
+  pidFile: string;
+  logFile: string;
+  statusAddr: { host: string; port: number };
+  range: Cidr;
+  defaultSubnet: Cidr;
+  /** undefined: derived from the underlay */
+  mtu?: number;
+  logLevel: LogLevel;
+  dockerHost?: string;
+  /** create the default network `weft` in Docker when missing */
+  defaultNetwork: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const DEFAULTS = {
+  name: 'weft',
+  stateDir: '/var/lib/weft',
+  pidFile: '/run/weft/weft.pid',
+  statusAddr: '127.0.0.1:6784',
+  range: '10.32.0.0/12',
+  defaultSubnet: '10.32.0.0/16',
+  logLevel: 'info' as LogLevel,
+};
+
+export interface RawOptions {
+  name?: string;
+  stateDir?: string;
+  pidFile?: string;
+  logFile?: string;
+  statusAddr?: string;
+  ipallocRange?: string;
+  ipallocDefaultSubnet?: string;
+  mtu?: string;
+  logLevel?: string;
+  defaultNetwork?: boolean;
+}
+
+export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env): Config {
+  const name = o.name ?? DEFAULTS.name;
+  if (!/^[a-z][a-z0-9_-]{0,30}$/.test(name)) throw new ConfigError(`--name ${JSON.stringify(name)}: lower-case letters, digits, - and _, starting with a letter`);
+  const range = cidrOption('--ipalloc-range', o.ipallocRange ?? DEFAULTS.range);
+  const defaultSubnet = cidrOption('--ipalloc-default-subnet', o.ipallocDefaultSubnet ?? defaultSubnetFor(range, o.ipallocRange));
+  if (!containsCidr(range, defaultSubnet)) {
+    throw new ConfigError(`--ipalloc-default-subnet ${formatCidr(defaultSubnet)} is not inside --ipalloc-range ${formatCidr(range)}`);
+  }
+  const stateDir = path.resolve(o.stateDir ?? DEFAULTS.stateDir);
+  return {
+    name,
+    socketPath: `/run/docker/plugins/${name}.sock`,
+    stateDir,
+    pidFile: path.resolve(o.pidFile ?? DEFAULTS.pidFile),
+    logFile: path.resolve(o.logFile ?? path.join(stateDir, 'weft.log')),
+    statusAddr: hostPort(o.statusAddr ?? DEFAULTS.statusAddr),
+    range,
+    defaultSubnet,
+    ...(o.mtu !== undefined ? { mtu: mtuOption(o.mtu) } : {}),
+    logLevel: logLevel(o.logLevel ?? DEFAULTS.logLevel),
+    ...(env.DOCKER_HOST ? { dockerHost: env.DOCKER_HOST } : {}),
+    defaultNetwork: o.defaultNetwork ?? true,
+  };
+}
+
+/** the first /16 of the default range; a user-given range smaller than /16 is its own default subnet */
+function defaultSubnetFor(range: Cidr, given: string | undefined): string {
+  if (given === undefined) return DEFAULTS.defaultSubnet;
+  return range.prefix >= 16 ? formatCidr(range) : formatCidr({ base: range.base, prefix: 16 });
+}
+
+function cidrOption(flag: string, v: string): Cidr {
+  try {
+    const c = parseCidr(v);
+    if (c.prefix > 30) throw new ConfigError(`${flag} ${v}: too small, at most /30`);
+    return c;
+  } catch (e) {
+    if (e instanceof CidrError) throw new ConfigError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
+function mtuOption(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 576 || Number(v) > 65535) throw new ConfigError(`--mtu ${JSON.stringify(v)}: an integer from 576 to 65535`);
+  return Number(v);
+}
+
+function logLevel(v: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new ConfigError(`--log-level ${JSON.stringify(v)}: one of ${LOG_LEVELS.join(', ')}`);
+  return v as LogLevel;
+}
+
+export function hostPort(v: string): { host: string; port: number } {
+  const m = /^([0-9.]+|localhost|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`--status-addr ${JSON.stringify(v)}: expected HOST:PORT, e.g. 127.0.0.1:6784`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}

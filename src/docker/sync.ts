@@ -1,0 +1,68 @@
+/**
+ * weft's side of the conversation with the Docker engine, all of it off the
+ * plugin-call path: wait for the engine, make the default network, then
+ * reconcile with Docker at once and every `intervalMs`.
+ */
+import type { Logger } from 'pino';
+import type { Cidr } from '../ipam/cidr';
+import type { Reconciler } from '../network/reconciler';
+import type { DockerClient } from './client';
+import { type DefaultNetworkState, ensureDefaultNetwork } from './defaultNetwork';
+
+export interface DockerSyncOptions {
+  name: string;
+  defaultSubnet: Cidr;
+  createDefaultNetwork: boolean;
+  intervalMs: number;
+  retryMs: number;
+}
+
+export class DockerSync {
+  defaultNetwork: DefaultNetworkState;
+  reachable = false;
+  lastReconcile?: number;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly reconciler: Reconciler,
+    private readonly log: Logger,
+    private readonly o: DockerSyncOptions,
+  ) {
+    this.defaultNetwork = o.createDefaultNetwork ? { state: 'pending' } : { state: 'disabled' };
+  }
+
+  start(): void {
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    const wasReachable = this.reachable;
+    this.reachable = await this.docker.ping();
+    if (this.reachable && !wasReachable) this.log.info('Docker engine answers');
+    if (this.reachable) {
+      try {
+        if (this.defaultNetwork.state !== 'ready' && this.defaultNetwork.state !== 'disabled') {
+          this.defaultNetwork = await ensureDefaultNetwork(this.docker, this.o.name, this.o.name, this.o.defaultSubnet);
+          if (this.defaultNetwork.state === 'mismatch') this.log.warn(this.defaultNetwork.detail);
+          else if (this.defaultNetwork.state === 'ready') this.log.info({ network: this.o.name, created: this.defaultNetwork.created }, 'default network ready');
+        }
+        await this.reconciler.docker((id) => this.docker.network(id), () => this.docker.networks());
+        this.lastReconcile = Date.now();
+      } catch (e) {
+        this.log.warn({ err: e }, 'Docker sync failed; will retry');
+        if (this.defaultNetwork.state === 'pending') this.defaultNetwork = { state: 'error', detail: (e as Error).message };
+      }
+    }
+    if (this.stopped) return;
+    const delay = this.reachable && this.defaultNetwork.state !== 'error' ? this.o.intervalMs : this.o.retryMs;
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref();
+  }
+}

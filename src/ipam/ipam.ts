@@ -1,0 +1,247 @@
+/**
+ * weft's IPAM on this host: pools by subnet, addresses in them, persisted.
+ * Every method is synchronous and writes through the store in one transaction,
+ * so concurrent plugin calls (Node's single thread) can never hand out one address twice.
+ */
+import type { Clock } from '../util/clock';
+import type { Store } from '../store/types';
+import {
+  type Cidr, CidrError, containsCidr, equal, formatCidr, formatIp, overlaps, parseCidr, parseIp,
+} from './cidr';
+import { IpamError } from './errors';
+import { type Allocation, type AllocationKind, Pool } from './pool';
+import { formatPoolId, parsePoolId } from './poolId';
+import { pickSubnet } from './subnetPicker';
+
+export interface PoolRecord {
+  subnet: string;
+  range?: string;
+  nextOffset: number;
+  createdAt: number;
+}
+
+export interface AllocationRecord {
+  pool: string; // subnet
+  ip: string;
+  kind: AllocationKind;
+  mac?: string;
+  at: number;
+}
+
+export type IpamCollections = { pools: PoolRecord; allocations: AllocationRecord };
+
+export interface IpamConfig {
+  /** the range auto subnets are taken from (--ipalloc-range) */
+  range: Cidr;
+  /** the default network's subnet (--ipalloc-default-subnet), kept out of auto picks */
+  defaultSubnet: Cidr;
+}
+
+export interface PoolRequest {
+  pool: string;     // "" → pick one
+  subPool: string;  // "" → whole pool
+  v6: boolean;
+}
+
+export interface AddressRequest {
+  poolId: string;
+  address: string;  // "" → next free
+  gateway: boolean;
+  mac?: string;
+}
+
+export interface PoolStatus {
+  id: string;
+  subnet: string;
+  range?: string;
+  size: number;
+  used: number;
+  gateway?: string;
+}
+
+/** who, outside IPAM, already uses a subnet on this host (a weft network), for a clear refusal */
+export type SubnetUser = (subnet: Cidr) => string | undefined;
+
+const allocKey = (subnet: Cidr, ip: number) => `${formatCidr(subnet)}|${formatIp(ip)}`;
+
+export class Ipam {
+  private readonly pools = new Map<string, Pool>(); // by subnet text
+
+  constructor(
+    private readonly store: Store<IpamCollections>,
+    private readonly clock: Clock,
+    private readonly config: IpamConfig,
+    private readonly subnetUser: SubnetUser = () => undefined,
+  ) {
+    for (const [, rec] of store.all('pools')) {
+      const pool = new Pool(parseCidr(rec.subnet), rec.range ? parseCidr(rec.range) : undefined);
+      this.pools.set(rec.subnet, pool);
+    }
+    for (const [, a] of store.all('allocations')) {
+      this.pools.get(a.pool)?.restore({ ip: parseIp(a.ip), kind: a.kind, mac: a.mac, at: a.at });
+    }
+    for (const [, rec] of store.all('pools')) {
+      const pool = this.pools.get(rec.subnet);
+      if (pool) pool.nextOffset = rec.nextOffset;
+    }
+  }
+
+  requestPool(req: PoolRequest): { poolId: string; pool: string } {
+    if (req.v6) throw new IpamError('BadRequest', 'weft: IPv6 pools are not supported; create the network without --ipv6');
+    const subnet = req.pool === '' ? this.pick() : cidrArg(req.pool, 'subnet');
+    const range = req.subPool === '' ? undefined : cidrArg(req.subPool, 'ip-range');
+    if (range && !containsCidr(subnet, range)) {
+      throw new IpamError('BadRequest', `weft: ip-range ${formatCidr(range)} is not inside subnet ${formatCidr(subnet)}`);
+    }
+    const existing = this.pools.get(formatCidr(subnet));
+    if (existing) {
+      const user = this.subnetUser(subnet);
+      if (user) throw new IpamError('Overlap', `weft: subnet ${formatCidr(subnet)} is already used by weft network ${user}`);
+      if (!sameRange(existing.range, range)) {
+        throw new IpamError('Overlap', `weft: subnet ${formatCidr(subnet)} is already a pool with ip-range ${existing.range ? formatCidr(existing.range) : '(whole subnet)'}`);
+      }
+      return { poolId: formatPoolId(subnet), pool: formatCidr(subnet) };
+    }
+    for (const p of this.pools.values()) {
+      if (overlaps(p.subnet, subnet)) {
+        throw new IpamError('Overlap', `weft: subnet ${formatCidr(subnet)} overlaps weft pool ${formatCidr(p.subnet)}`);
+      }
+    }
+    const pool = new Pool(subnet, range);
+    this.store.transaction(() => this.savePool(pool));
+    this.pools.set(formatCidr(subnet), pool);
+    return { poolId: formatPoolId(subnet), pool: formatCidr(subnet) };
+  }
+
+  /** idempotent: an unknown pool is already released */
+  releasePool(poolId: string): void {
+    const subnet = parsePoolId(poolId);
+    const pool = this.pools.get(formatCidr(subnet));
+    if (!pool) return;
+    this.store.transaction(() => {
+      for (const a of pool.allocations()) this.store.delete('allocations', allocKey(subnet, a.ip));
+      this.store.delete('pools', formatCidr(subnet));
+    });
+    this.pools.delete(formatCidr(subnet));
+  }
+
+  requestAddress(req: AddressRequest): { address: string; allocation: Allocation } {
+    const pool = this.poolOf(req.poolId);
+    const kind: AllocationKind = req.gateway ? 'gateway' : req.mac ? 'endpoint' : 'reserved';
+    const now = this.clock.now();
+    let a: Allocation;
+    if (req.address !== '') {
+      const ip = ipArg(req.address);
+      const held = pool.allocation(ip);
+      // Docker repeats the gateway request on replays; the same gateway again is no conflict.
+      if (req.gateway && held?.kind === 'gateway') return { address: withPrefix(ip, pool.subnet), allocation: held };
+      a = pool.claim(ip, kind, now, req.mac);
+    } else if (req.gateway) {
+      const existing = [...pool.allocations()].find((x) => x.kind === 'gateway');
+      if (existing) return { address: withPrefix(existing.ip, pool.subnet), allocation: existing };
+      // Docker's convention: the first usable address of the subnet.
+      a = pool.claim(pool.subnet.prefix >= 31 ? pool.subnet.base : pool.subnet.base + 1, kind, now);
+    } else {
+      a = pool.allocate(kind, now, req.mac);
+    }
+    try {
+      this.store.transaction(() => {
+        this.store.put('allocations', allocKey(pool.subnet, a.ip), {
+          pool: formatCidr(pool.subnet), ip: formatIp(a.ip), kind: a.kind, ...(a.mac ? { mac: a.mac } : {}), at: a.at,
+        });
+        this.savePool(pool);
+      });
+    } catch (e) {
+      pool.release(a.ip);
+      throw e;
+    }
+    return { address: withPrefix(a.ip, pool.subnet), allocation: a };
+  }
+
+  /** idempotent: releasing a free address, or in an unknown pool, succeeds */
+  releaseAddress(poolId: string, address: string): void {
+    const subnet = parsePoolId(poolId);
+    const ip = ipArg(address);
+    const pool = this.pools.get(formatCidr(subnet));
+    if (!pool || !pool.allocation(ip)) return;
+    this.store.transaction(() => this.store.delete('allocations', allocKey(subnet, ip)));
+    pool.release(ip);
+  }
+
+  status(): PoolStatus[] {
+    return [...this.pools.values()].map((p) => {
+      const gw = [...p.allocations()].find((a) => a.kind === 'gateway');
+      return {
+        id: formatPoolId(p.subnet),
+        subnet: formatCidr(p.subnet),
+        ...(p.range ? { range: formatCidr(p.range) } : {}),
+        size: p.size,
+        used: p.used,
+        ...(gw ? { gateway: formatIp(gw.ip) } : {}),
+      };
+    });
+  }
+
+  /** every allocation, for reconciliation with Docker */
+  allocations(): Array<{ poolId: string; subnet: Cidr; allocation: Allocation }> {
+    const out: Array<{ poolId: string; subnet: Cidr; allocation: Allocation }> = [];
+    for (const p of this.pools.values()) {
+      for (const a of p.allocations()) out.push({ poolId: formatPoolId(p.subnet), subnet: p.subnet, allocation: a });
+    }
+    return out;
+  }
+
+  private poolOf(poolId: string): Pool {
+    const subnet = parsePoolId(poolId);
+    const pool = this.pools.get(formatCidr(subnet));
+    if (!pool) throw new IpamError('NoSuchPool', `weft: no pool ${formatCidr(subnet)} (was the network removed?)`);
+    return pool;
+  }
+
+  private pick(): Cidr {
+    const reserved = [this.config.defaultSubnet, ...[...this.pools.values()].map((p) => p.subnet)];
+    const subnet = pickSubnet(this.config.range, reserved);
+    if (!subnet) {
+      throw new IpamError('Exhausted', `weft: no free subnet left in ${formatCidr(this.config.range)}; give one with --subnet`);
+    }
+    return subnet;
+  }
+
+  private savePool(pool: Pool): void {
+    const existing = this.store.get('pools', formatCidr(pool.subnet));
+    this.store.put('pools', formatCidr(pool.subnet), {
+      subnet: formatCidr(pool.subnet),
+      ...(pool.range ? { range: formatCidr(pool.range) } : {}),
+      nextOffset: pool.nextOffset,
+      createdAt: existing?.createdAt ?? this.clock.now(),
+    });
+  }
+}
+
+function sameRange(a: Cidr | undefined, b: Cidr | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : equal(a, b);
+}
+
+function withPrefix(ip: number, subnet: Cidr): string {
+  return `${formatIp(ip)}/${subnet.prefix}`;
+}
+
+function cidrArg(text: string, what: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch (e) {
+    if (e instanceof CidrError) throw new IpamError('BadRequest', `weft: bad ${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+function ipArg(text: string): number {
+  // Docker sends bare addresses; tolerate "ip/prefix" as some clients do.
+  const bare = text.includes('/') ? text.slice(0, text.indexOf('/')) : text;
+  try {
+    return parseIp(bare);
+  } catch (e) {
+    if (e instanceof CidrError) throw new IpamError('BadRequest', `weft: bad address: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * An in-memory Netlink with the kernel's semantics and errors (as checked by the shared behaviour
+ * suite in test/kernel + test/unit/netlink), recording every mutating call for higher-layer tests.
+ * Inputs go through the real codec encoders first, so malformed input fails exactly as in RtNetlink.
+ */
+import {
+  formatCidr4, formatIpv4, inSubnet, isValidUnicastMac, networkOf, normalizeMac, parseCidr4, parseIpv4, parseMac,
+} from './codec/addr';
+import { encodeAddress } from './codec/address';
+import { NUD_PERMANENT, RT_TABLE_MAIN } from './codec/constants';
+import { EncodeError } from './codec/errors';
+import { encodeLinkByName, encodeNewLink, encodeSetLink, type NewLinkRequest } from './codec/link';
+import { encodeFdb, encodeNeighbour } from './codec/neighbour';
+import { encodeRoute } from './codec/route';
+import { NetlinkError, type NetlinkErrorCode } from './errors';
+import type {
+  AddressInfo, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec, RouteInfo,
+  RouteSpec, VethSpec, VxlanSpec,
+} from './types';
+
+export interface FakeCall { op: string; args: unknown; error?: NetlinkErrorCode }
+type KnownCode = Exclude<NetlinkErrorCode, 'EUNKNOWN'>;
+
+interface FLink extends LinkInfo { peerIndex?: number }
+interface FRoute { dst: string; gateway?: string; ifindex: number }
+
+const MTU_MIN = 68;
+const MTU_MAX = 65535;
+const VXLAN_N_VID = 1 << 24;
+const VXLAN_HEADROOM = 50; // IPv4 + UDP + VXLAN + inner Ethernet
+const ENETDOWN = 100;
+const ENETUNREACH = 101;
+const ELOOP = 40;
+
+export class FakeNetlink implements Netlink {
+  /** every mutating call, in order, failed ones included (with their error code) */
+  readonly calls: FakeCall[] = [];
+  private readonly links = new Map<number, FLink>();
+  private addrs: { ifindex: number; cidr: string }[] = [];
+  private routes: FRoute[] = [];
+  private neigh: { ifindex: number; ip: string; mac: string }[] = [];
+  /** `${ifindex} ${mac}` -> remote dsts, in insertion order */
+  private fdb = new Map<string, string[]>();
+  private readonly faults: { op: string; code: KnownCode }[] = [];
+  private nextIndex = 1;
+  private macCounter = 0;
+
+  /** A fresh namespace: just `lo` (index 1, down), unless `loopback: false`. */
+  constructor(opts: { loopback?: boolean } = {}) {
+    if (opts.loopback ?? true) this.add({ name: 'lo', kind: 'other', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
+  }
+
+  /** Makes the next call of `op` (a method name, e.g. 'createVeth') fail with `code`, without changing state. */
+  failNext(op: string, code: KnownCode): void {
+    this.faults.push({ op, code });
+  }
+
+  async listLinks(): Promise<LinkInfo[]> {
+    return [...this.links.values()].sort((a, b) => a.index - b.index).map(view);
+  }
+
+  async getLink(name: string): Promise<LinkInfo | undefined> {
+    validate(`get link ${name}`, () => encodeLinkByName(name));
+    const l = this.byName(name);
+    return l && view(l);
+  }
+
+  createBridge(spec: BridgeSpec): Promise<void> {
+    return this.mutate('createBridge', spec, `create bridge ${spec.name}`, (op) => {
+      this.checkNew(op, { ...spec, info: { kind: 'bridge' } });
+      this.add({ name: spec.name, kind: 'bridge', mtu: spec.mtu ?? 1500, mac: this.mac(spec.mac), up: false });
+    });
+  }
+
+  createVeth(spec: VethSpec): Promise<void> {
+    return this.mutate('createVeth', spec, `create veth ${spec.name} peer ${spec.peerName}`, (op) => {
+      const peer = { name: spec.peerName, ...def('mtu', spec.mtu), ...def('mac', spec.peerMac) };
+      this.checkNew(op, { name: spec.name, ...def('mtu', spec.mtu), ...def('mac', spec.mac), info: { kind: 'veth', peer } });
+      this.checkNew(op, { ...peer, info: { kind: 'bridge' } });
+      if (spec.name === spec.peerName) throw NetlinkError.of('EEXIST', op);
+      const mtu = spec.mtu ?? 1500;
+      // the kernel registers the peer first, so it gets the lower ifindex
+      const p = this.add({ name: spec.peerName, kind: 'veth', mtu, mac: this.mac(spec.peerMac), up: false });
+      const h = this.add({ name: spec.name, kind: 'veth', mtu, mac: this.mac(spec.mac), up: false });
+      p.peerIndex = h.index;
+      h.peerIndex = p.index;
+    });
+  }
+
+  createVxlan(spec: VxlanSpec): Promise<void> {
+    return this.mutate('createVxlan', spec, `create vxlan ${spec.name}`, (op) => {
+      const lower = spec.dev === undefined ? undefined : this.need(spec.dev, op);
+      const params = { vni: spec.vni, port: spec.port, learning: spec.learning, ...def('local', spec.local) };
+      this.checkNew(op, { name: spec.name, ...def('mtu', spec.mtu), info: { kind: 'vxlan', ...params, ...def('link', lower?.index) } });
+      if (spec.vni >= VXLAN_N_VID) throw NetlinkError.of('ERANGE', op);
+      const clash = [...this.links.values()].some((l) => l.vxlan && l.vxlan.vni === spec.vni && l.vxlan.port === spec.port && l.vxlan.dev === lower?.index);
+      if (clash) throw NetlinkError.of('EEXIST', op, 'A VXLAN device with the specified VNI already exists');
+      const vxlan = { ...params, ...def('dev', lower?.index) };
+      const mtu = spec.mtu ?? (lower ? lower.mtu - VXLAN_HEADROOM : 1500);
+      this.add({ name: spec.name, kind: 'vxlan', mtu, mac: this.mac(undefined), up: false, vxlan });
+    });
+  }
+
+  setLink(name: string, change: LinkChange): Promise<void> {
+    return this.mutate('setLink', { name, change }, `set link ${name}`, (op) => {
+      const l = this.need(name, op);
+      const master = change.master == null ? undefined : this.need(change.master, op);
+      validate(op, () => encodeSetLink({ index: l.index, ...def('mtu', change.mtu), ...def('mac', change.mac) }));
+      if (change.mtu !== undefined && (change.mtu < MTU_MIN || change.mtu > MTU_MAX)) throw NetlinkError.of('EINVAL', op);
+      if (change.mac !== undefined && !isValidUnicastMac(parseMac(change.mac))) throw NetlinkError.of('EADDRNOTAVAIL', op);
+      if (master) {
+        if (master.kind !== 'bridge') throw NetlinkError.of('EOPNOTSUPP', op);
+        if (l.kind === 'bridge') throw new NetlinkError('EUNKNOWN', ELOOP, op);
+        if (l.name === 'lo') throw NetlinkError.of('EINVAL', op);
+      }
+      if (change.mac !== undefined) l.mac = normalizeMac(change.mac);
+      if (change.mtu !== undefined) l.mtu = change.mtu;
+      if (change.master === null) delete l.masterIndex;
+      else if (master) l.masterIndex = master.index;
+      if (change.up === false && l.up) {
+        // admin down flushes the link's IPv4 routes and its ARP entries, permanent ones included
+        this.routes = this.routes.filter((r) => r.ifindex !== l.index);
+        this.neigh = this.neigh.filter((n) => n.ifindex !== l.index);
+      }
+      if (change.up !== undefined) l.up = change.up;
+    });
+  }
+
+  deleteLink(name: string): Promise<void> {
+    return this.mutate('deleteLink', { name }, `delete link ${name}`, (op) => {
+      validate(op, () => encodeLinkByName(name));
+      const l = this.need(name, op);
+      const gone = new Set([l.index]);
+      if (l.peerIndex !== undefined) gone.add(l.peerIndex);
+      // a vxlan goes away with its underlay device
+      for (const v of this.links.values()) if (v.vxlan?.dev !== undefined && gone.has(v.vxlan.dev)) gone.add(v.index);
+      for (const i of gone) this.links.delete(i);
+      for (const p of this.links.values()) if (p.masterIndex !== undefined && gone.has(p.masterIndex)) delete p.masterIndex;
+      this.addrs = this.addrs.filter((a) => !gone.has(a.ifindex));
+      this.routes = this.routes.filter((r) => !gone.has(r.ifindex));
+      this.neigh = this.neigh.filter((n) => !gone.has(n.ifindex));
+      for (const k of [...this.fdb.keys()]) if (gone.has(Number(k.split(' ')[0]))) this.fdb.delete(k);
+    });
+  }
+
+  async listAddresses(dev?: string): Promise<AddressInfo[]> {
+    const index = dev === undefined ? undefined : this.need(dev, `list addresses of ${dev}`).index;
+    return this.addrs.filter((a) => index === undefined || a.ifindex === index).map((a) => ({ ...a }));
+  }
+
+  addAddress(dev: string, cidr: string): Promise<void> {
+    return this.mutate('addAddress', { dev, cidr }, `add address ${cidr} to ${dev}`, (op) => {
+      const l = this.need(dev, op);
+      validate(op, () => encodeAddress(l.index, cidr));
+      const c = formatCidr4(parseCidr4(cidr).bytes, parseCidr4(cidr).prefix);
+      if (this.addrs.some((a) => a.ifindex === l.index && a.cidr === c)) throw NetlinkError.of('EEXIST', op);
+      this.addrs.push({ ifindex: l.index, cidr: c });
+    });
+  }
+
+  deleteAddress(dev: string, cidr: string): Promise<void> {
+    return this.mutate('deleteAddress', { dev, cidr }, `delete address ${cidr} from ${dev}`, (op) => {
+      const l = this.need(dev, op);
+      validate(op, () => encodeAddress(l.index, cidr));
+      const c = parseCidr4(cidr);
+      const i = this.addrs.findIndex((a) => a.ifindex === l.index && a.cidr === formatCidr4(c.bytes, c.prefix));
+      if (i < 0) throw NetlinkError.of('EADDRNOTAVAIL', op);
+      this.addrs.splice(i, 1);
+    });
+  }
+
+  /** explicit routes plus the kernel's connected route for every address on an up link */
+  async listRoutes(): Promise<RouteInfo[]> {
+    return [...this.connected(), ...this.routes].map((r) => ({ ...r, table: RT_TABLE_MAIN }));
+  }
+
+  addRoute(route: RouteSpec): Promise<void> {
+    return this.mutate('addRoute', route, routeOp('add', route), (op) => {
+      const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
+      validate(op, () => encodeRoute('add', { dst: route.dst, ...def('gateway', route.gateway), ...def('oif', dev?.index) }));
+      if (dev && !dev.up) throw new NetlinkError('EUNKNOWN', ENETDOWN, op);
+      let ifindex = dev?.index;
+      if (route.gateway !== undefined) {
+        const gw = parseIpv4(route.gateway);
+        const via = this.connected().find((c) => (!dev || c.ifindex === dev.index) && inSubnet(gw, parseCidr4(c.dst).bytes, parseCidr4(c.dst).prefix));
+        if (!via) throw new NetlinkError('EUNKNOWN', ENETUNREACH, op, 'Nexthop has invalid gateway');
+        ifindex = via.ifindex;
+      }
+      if (ifindex === undefined) throw NetlinkError.of('ENODEV', op);
+      // NLM_F_EXCL: any route to the same prefix in the table clashes, whatever its nexthop
+      if ([...this.connected(), ...this.routes].some((r) => r.dst === route.dst)) throw NetlinkError.of('EEXIST', op);
+      this.routes.push({ dst: route.dst, ifindex, ...def('gateway', route.gateway) });
+    });
+  }
+
+  deleteRoute(route: RouteSpec): Promise<void> {
+    return this.mutate('deleteRoute', route, routeOp('delete', route), (op) => {
+      const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
+      validate(op, () => encodeRoute('del', { dst: route.dst, ...def('gateway', route.gateway), ...def('oif', dev?.index) }));
+      const i = this.routes.findIndex((r) => r.dst === route.dst
+        && (route.gateway === undefined || r.gateway === route.gateway) && (!dev || r.ifindex === dev.index));
+      if (i < 0) throw NetlinkError.of('ESRCH', op);
+      this.routes.splice(i, 1);
+    });
+  }
+
+  async listNeighbours(dev?: string): Promise<NeighbourInfo[]> {
+    const index = dev === undefined ? undefined : this.need(dev, `list neighbours of ${dev}`).index;
+    return this.neigh.filter((n) => index === undefined || n.ifindex === index)
+      .map((n) => ({ ifindex: n.ifindex, ip: n.ip, mac: n.mac, state: NUD_PERMANENT }));
+  }
+
+  setNeighbour(n: NeighbourSpec): Promise<void> {
+    return this.mutate('setNeighbour', n, `set neighbour ${n.ip} on ${n.dev}`, (op) => {
+      const l = this.need(n.dev, op);
+      validate(op, () => encodeNeighbour(l.index, n.ip, n.mac));
+      const ip = formatIpv4(parseIpv4(n.ip));
+      this.neigh = this.neigh.filter((e) => !(e.ifindex === l.index && e.ip === ip));
+      this.neigh.push({ ifindex: l.index, ip, mac: normalizeMac(n.mac) });
+    });
+  }
+
+  deleteNeighbour(n: { dev: string; ip: string }): Promise<void> {
+    return this.mutate('deleteNeighbour', n, `delete neighbour ${n.ip} on ${n.dev}`, (op) => {
+      const l = this.need(n.dev, op);
+      validate(op, () => encodeNeighbour(l.index, n.ip));
+      const i = this.neigh.findIndex((e) => e.ifindex === l.index && e.ip === n.ip);
+      if (i < 0) throw NetlinkError.of('ENOENT', op);
+      this.neigh.splice(i, 1);
+    });
+  }
+
+  async listFdb(dev?: string): Promise<FdbInfo[]> {
+    const index = dev === undefined ? undefined : this.need(dev, `list fdb of ${dev}`).index;
+    const out: FdbInfo[] = [];
+    for (const [key, dsts] of this.fdb) {
+      const [i, mac] = key.split(' ') as [string, string];
+      if (index === undefined || Number(i) === index) for (const dst of dsts) out.push({ ifindex: Number(i), mac, dst, self: true });
+    }
+    return out;
+  }
+
+  addFdb(f: FdbSpec): Promise<void> {
+    return this.mutate('addFdb', f, `add fdb ${f.mac} dst ${f.dst} on ${f.dev}`, (op) => {
+      const l = this.need(f.dev, op);
+      validate(op, () => encodeFdb(l.index, f.mac, f.dst));
+      // stricter than the kernel, which also takes NTF_SELF entries on bridges and plain devices
+      if (l.kind !== 'vxlan') throw NetlinkError.of('EOPNOTSUPP', op, 'fake: FDB entries only on vxlan devices');
+      const mac = normalizeMac(f.mac);
+      const key = `${l.index} ${mac}`;
+      const dsts = this.fdb.get(key);
+      if (!dsts) this.fdb.set(key, [f.dst]);
+      // the kernel's vxlan appends remotes only for all-zero/multicast MACs; a unicast MAC keeps its first dst
+      else if (!isValidUnicastMac(parseMac(mac)) && !dsts.includes(f.dst)) dsts.push(f.dst);
+    });
+  }
+
+  deleteFdb(f: FdbSpec): Promise<void> {
+    return this.mutate('deleteFdb', f, `delete fdb ${f.mac} dst ${f.dst} on ${f.dev}`, (op) => {
+      const l = this.need(f.dev, op);
+      validate(op, () => encodeFdb(l.index, f.mac, f.dst));
+      const key = `${l.index} ${normalizeMac(f.mac)}`;
+      const dsts = this.fdb.get(key);
+      if (!dsts) throw NetlinkError.of('ENOENT', op);
+      // like vxlan: an unknown dst on a known MAC is silently ignored; the last dst takes the entry with it
+      const rest = dsts.filter((d) => d !== f.dst);
+      if (rest.length === 0) this.fdb.delete(key);
+      else this.fdb.set(key, rest);
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  // ---- helpers
+
+  private async mutate(method: string, args: unknown, op: string, fn: (op: string) => void): Promise<void> {
+    const call: FakeCall = { op: method, args: structuredClone(args) };
+    this.calls.push(call);
+    try {
+      const fault = this.faults.findIndex((f) => f.op === method);
+      if (fault >= 0) throw NetlinkError.of(this.faults.splice(fault, 1)[0]!.code, op, 'injected by FakeNetlink.failNext');
+      fn(op);
+    } catch (e) {
+      if (e instanceof NetlinkError) call.error = e.code;
+      throw e;
+    }
+  }
+
+  private add(l: Omit<FLink, 'index'>): FLink {
+    const link: FLink = { ...l, index: this.nextIndex++ };
+    this.links.set(link.index, link);
+    return link;
+  }
+
+  private byName(name: string): FLink | undefined {
+    for (const l of this.links.values()) if (l.name === name) return l;
+    return undefined;
+  }
+
+  private need(name: string, op: string): FLink {
+    const l = this.byName(name);
+    if (!l) throw NetlinkError.of('ENODEV', op, `No such device: ${name}`);
+    return l;
+  }
+
+  /** the kernel's checks for a new link, in its order: encodable, name free, MTU, MAC */
+  private checkNew(op: string, req: NewLinkRequest): void {
+    validate(op, () => encodeNewLink(req));
+    if (this.byName(req.name)) throw NetlinkError.of('EEXIST', op);
+    if (req.mtu !== undefined && (req.mtu < MTU_MIN || req.mtu > MTU_MAX)) throw NetlinkError.of('EINVAL', op);
+    if (req.mac !== undefined && !isValidUnicastMac(parseMac(req.mac))) throw NetlinkError.of('EADDRNOTAVAIL', op);
+  }
+
+  /** the given MAC, or a locally administered one like the kernel's random addresses */
+  private mac(given: string | undefined): string {
+    if (given !== undefined) return normalizeMac(given);
+    const n = ++this.macCounter;
+    return normalizeMac(`02:fa:00:${hex(n >> 16)}:${hex(n >> 8)}:${hex(n)}`);
+  }
+
+  private connected(): FRoute[] {
+    return this.addrs.flatMap((a) => {
+      const c = parseCidr4(a.cidr);
+      if (c.prefix === 32 || !this.links.get(a.ifindex)?.up) return [];
+      return [{ dst: formatCidr4(networkOf(c.bytes, c.prefix), c.prefix), ifindex: a.ifindex }];
+    });
+  }
+}
+
+function view(l: FLink): LinkInfo {
+  const { peerIndex: _peer, ...info } = l;
+  return structuredClone(info);
+}
+
+function validate(op: string, encode: () => unknown): void {
+  try {
+    encode();
+  } catch (e) {
+    if (e instanceof EncodeError) throw new NetlinkError('EINVAL', 22, op, e.message);
+    throw e;
+  }
+}
+
+function routeOp(verb: string, r: RouteSpec): string {
+  return `${verb} route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+}
+
+const hex = (n: number): string => (n & 0xff).toString(16).padStart(2, '0');
+
+function def<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}

@@ -1,0 +1,26 @@
+/**
+ * The MTU weft gives its bridges and veths when --mtu is not set: the underlay's
+ * MTU less the VXLAN overhead, so encapsulated frames never exceed the underlay
+ * and large transfers do not black-hole. Pure.
+ */
+import type { LinkInfo, RouteInfo } from '../netlink/types';
+import { isWeftDevice } from './names';
+
+/** outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+export const VXLAN_OVERHEAD = 50;
+const MIN_MTU = 576;
+
+/** the underlay device: the default route's, else the first up link that is not loopback, Docker's or weft's */
+export function underlayLink(links: readonly LinkInfo[], routes: readonly RouteInfo[]): LinkInfo | undefined {
+  const def = routes.find((r) => r.dst === '0.0.0.0/0' && r.ifindex !== undefined);
+  const viaDefault = def && links.find((l) => l.index === def.ifindex);
+  if (viaDefault) return viaDefault;
+  return links.find(
+    (l) => l.up && l.name !== 'lo' && !isWeftDevice(l.name) && !/^(docker|veth|br-)/.test(l.name) && l.masterIndex === undefined,
+  );
+}
+
+export function deriveMtu(links: readonly LinkInfo[], routes: readonly RouteInfo[]): number {
+  const u = underlayLink(links, routes);
+  return Math.max(MIN_MTU, (u?.mtu ?? 1500) - VXLAN_OVERHEAD);
+}

@@ -1,0 +1,54 @@
+/**
+ * Names and addresses of the devices weft makes. Pure. Linux caps interface
+ * names at 15 bytes; the prefixes let the reconciler tell weft's devices from
+ * everyone else's.
+ */
+import type { Cidr } from '../ipam/cidr';
+
+export const BRIDGE_PREFIX = 'weft-';
+export const HOST_VETH_PREFIX = 'wfh';
+export const CONTAINER_VETH_PREFIX = 'wfc';
+
+export function bridgeName(networkId: string): string {
+  return BRIDGE_PREFIX + networkId.slice(0, 10);
+}
+
+export function hostVethName(endpointId: string): string {
+  return HOST_VETH_PREFIX + endpointId.slice(0, 12);
+}
+
+export function containerVethName(endpointId: string): string {
+  return CONTAINER_VETH_PREFIX + endpointId.slice(0, 12);
+}
+
+export function isWeftDevice(name: string): boolean {
+  return [BRIDGE_PREFIX, HOST_VETH_PREFIX, CONTAINER_VETH_PREFIX].some((p) => name.startsWith(p));
+}
+
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/**
+ * The bridge's MAC, the same on every host for a subnet: the gateway is then one
+ * "anycast" address cluster-wide, and a container that moves keeps a valid ARP
+ * entry for it. 0x7a: locally administered, unicast.
+ */
+export function gatewayMac(subnet: Cidr): string {
+  const b = subnet.base;
+  return ['7a', hex2(subnet.prefix), hex2((b >>> 24) & 255), hex2((b >>> 16) & 255), hex2((b >>> 8) & 255), hex2(b & 255)].join(':');
+}
+
+/** A MAC for an endpoint Docker gave none: 02:42 (Docker's own prefix) + the IPv4 address, as Docker's bridge does. */
+export function macForIp(ip: number): string {
+  return ['02', '42', hex2((ip >>> 24) & 255), hex2((ip >>> 16) & 255), hex2((ip >>> 8) & 255), hex2(ip & 255)].join(':');
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Lower-case colon form, or undefined when the text is no unicast MAC. */
+export function normalizeMac(text: string): string | undefined {
+  const mac = text.trim().toLowerCase().replace(/-/g, ':');
+  if (!MAC_RE.test(mac)) return undefined;
+  if (parseInt(mac.slice(0, 2), 16) & 1) return undefined; // multicast bit
+  if (mac === '00:00:00:00:00:00') return undefined;
+  return mac;
+}

@@ -1,0 +1,234 @@
+/**
+ * The network driver's model on this host: networks (one Linux bridge each,
+ * holding the gateway address) and endpoints (one veth pair each: the host end
+ * on the bridge, the other end handed to Docker for the container).
+ * Kernel first, then the record: a crash in between leaves a device without a
+ * record, which the reconciler removes at the next start.
+ */
+import type { Logger } from 'pino';
+import { type Cidr, contains, formatCidr, formatIp, parseCidr } from '../ipam/cidr';
+import { NetlinkError } from '../netlink/errors';
+import { ensureAddress, ensureBridge, removeLink } from '../netlink/ensure';
+import type { Netlink } from '../netlink/types';
+import type { Store } from '../store/types';
+import type { Clock } from '../util/clock';
+import { KeyedMutex } from '../util/keyedMutex';
+import { NetworkError } from './errors';
+import type { EndpointRecord, NetworkCollections, NetworkRecord } from './model';
+import { bridgeName, containerVethName, gatewayMac, hostVethName, macForIp } from './names';
+
+export interface CreateNetworkInput {
+  id: string;
+  subnet: Cidr;
+  gateway?: { ip: number; prefix: number };
+  mtu?: number;
+  internal: boolean;
+}
+
+export interface CreateEndpointInput {
+  networkId: string;
+  endpointId: string;
+  ip: number;
+  prefix: number;
+  /** Docker's MAC; undefined when it gave none */
+  mac?: string;
+}
+
+export interface JoinResult {
+  srcName: string;
+  gateway?: string;
+}
+
+export interface NetworkDeps {
+  store: Store<NetworkCollections>;
+  netlink: Netlink;
+  clock: Clock;
+  log: Logger;
+  /** MTU for networks that set none */
+  mtu: number;
+}
+
+export class Networks {
+  private readonly lock = new KeyedMutex();
+
+  constructor(private readonly d: NetworkDeps) {}
+
+  network(id: string): NetworkRecord | undefined {
+    return this.d.store.get('networks', id);
+  }
+
+  networks(): NetworkRecord[] {
+    return this.d.store.all('networks').map(([, n]) => n);
+  }
+
+  endpoints(networkId?: string): EndpointRecord[] {
+    const all = this.d.store.all('endpoints').map(([, e]) => e);
+    return networkId === undefined ? all : all.filter((e) => e.networkId === networkId);
+  }
+
+  /** the weft network on this host that uses exactly this subnet, for IPAM's refusal */
+  subnetUser(subnet: Cidr): string | undefined {
+    const text = formatCidr(subnet);
+    return this.networks().find((n) => n.subnet === text)?.id.slice(0, 12);
+  }
+
+  createNetwork(input: CreateNetworkInput): Promise<void> {
+    return this.lock.run(`net:${input.id}`, async () => {
+      const existing = this.network(input.id);
+      if (existing) {
+        if (existing.subnet === formatCidr(input.subnet)) return; // a retry
+        throw new NetworkError('Conflict', `weft: network ${input.id.slice(0, 12)} already exists with subnet ${existing.subnet}`);
+      }
+      const clash = this.networks().find((n) => n.subnet === formatCidr(input.subnet));
+      if (clash) {
+        throw new NetworkError('Conflict', `weft: subnet ${formatCidr(input.subnet)} is already used by weft network ${clash.id.slice(0, 12)}`);
+      }
+      const rec: NetworkRecord = {
+        id: input.id,
+        bridge: bridgeName(input.id),
+        subnet: formatCidr(input.subnet),
+        ...(input.gateway ? { gateway: formatIp(input.gateway.ip) } : {}),
+        mtu: input.mtu ?? this.d.mtu,
+        mac: gatewayMac(input.subnet),
+        internal: input.internal,
+        createdAt: this.d.clock.now(),
+      };
+      try {
+        await this.applyNetwork(rec);
+      } catch (e) {
+        await removeLink(this.d.netlink, rec.bridge).catch(() => undefined);
+        throw kernelError(`create bridge ${rec.bridge}`, e);
+      }
+      this.d.store.put('networks', rec.id, rec);
+    });
+  }
+
+  /** makes the kernel match a network record (idempotent; the reconciler uses it too) */
+  async applyNetwork(rec: NetworkRecord): Promise<void> {
+    await ensureBridge(this.d.netlink, { name: rec.bridge, mtu: rec.mtu, mac: rec.mac, up: true });
+    if (rec.gateway) await ensureAddress(this.d.netlink, rec.bridge, `${rec.gateway}/${parseCidr(rec.subnet).prefix}`);
+  }
+
+  /** idempotent; endpoints Docker forgot to delete go with the network */
+  deleteNetwork(id: string): Promise<void> {
+    return this.lock.run(`net:${id}`, async () => {
+      const rec = this.network(id);
+      if (!rec) return;
+      for (const ep of this.endpoints(id)) await this.removeEndpoint(ep);
+      await removeLink(this.d.netlink, rec.bridge).catch((e: unknown) => {
+        throw kernelError(`delete bridge ${rec.bridge}`, e);
+      });
+      this.d.store.delete('networks', id);
+    });
+  }
+
+  createEndpoint(input: CreateEndpointInput): Promise<{ mac: string; generated: boolean }> {
+    return this.lock.run(`ep:${input.endpointId}`, async () => {
+      const net = this.requireNetwork(input.networkId);
+      const subnet = parseCidr(net.subnet);
+      if (!contains(subnet, input.ip) || input.prefix !== subnet.prefix) {
+        throw new NetworkError('BadRequest', `weft: address ${formatIp(input.ip)}/${input.prefix} does not belong to network subnet ${net.subnet}`);
+      }
+      const existing = this.d.store.get('endpoints', input.endpointId);
+      if (existing) {
+        if (existing.address === `${formatIp(input.ip)}/${input.prefix}`) return { mac: existing.mac, generated: !input.mac };
+        throw new NetworkError('Conflict', `weft: endpoint ${input.endpointId.slice(0, 12)} already exists with address ${existing.address}`);
+      }
+      const rec: EndpointRecord = {
+        id: input.endpointId,
+        networkId: net.id,
+        hostVeth: hostVethName(input.endpointId),
+        containerVeth: containerVethName(input.endpointId),
+        address: `${formatIp(input.ip)}/${input.prefix}`,
+        mac: input.mac ?? macForIp(input.ip),
+        createdAt: this.d.clock.now(),
+      };
+      try {
+        await this.applyEndpoint(net, rec);
+      } catch (e) {
+        await removeLink(this.d.netlink, rec.hostVeth).catch(() => undefined);
+        throw kernelError(`create veth ${rec.hostVeth}`, e);
+      }
+      this.d.store.put('endpoints', rec.id, rec);
+      return { mac: rec.mac, generated: !input.mac };
+    });
+  }
+
+  /** makes the kernel match an endpoint record: the pair exists, host end on the bridge and up */
+  async applyEndpoint(net: NetworkRecord, rec: EndpointRecord): Promise<void> {
+    const nl = this.d.netlink;
+    const host = await nl.getLink(rec.hostVeth);
+    if (!host) {
+      // the container end may be left over on its own (e.g. returned by Docker after a crash)
+      await removeLink(nl, rec.containerVeth);
+      await nl.createVeth({ name: rec.hostVeth, peerName: rec.containerVeth, mtu: net.mtu, peerMac: rec.mac });
+    }
+    await nl.setLink(rec.hostVeth, { master: net.bridge, mtu: net.mtu, up: true });
+  }
+
+  deleteEndpoint(networkId: string, endpointId: string): Promise<void> {
+    return this.lock.run(`ep:${endpointId}`, async () => {
+      const rec = this.d.store.get('endpoints', endpointId);
+      if (!rec || rec.networkId !== networkId) return;
+      await this.removeEndpoint(rec);
+    });
+  }
+
+  join(networkId: string, endpointId: string, sandboxKey: string): Promise<JoinResult> {
+    return this.lock.run(`ep:${endpointId}`, async () => {
+      const net = this.requireNetwork(networkId);
+      const rec = this.requireEndpoint(networkId, endpointId);
+      // Docker needs SrcName in the host namespace now; a leftover from a failed start may have lost it
+      if (!(await this.d.netlink.getLink(rec.containerVeth))) {
+        await removeLink(this.d.netlink, rec.hostVeth);
+        await this.applyEndpoint(net, rec).catch((e: unknown) => {
+          throw kernelError(`re-create veth ${rec.hostVeth}`, e);
+        });
+      }
+      this.d.store.put('endpoints', rec.id, { ...rec, sandboxKey });
+      return { srcName: rec.containerVeth, ...(net.gateway ? { gateway: net.gateway } : {}) };
+    });
+  }
+
+  leave(networkId: string, endpointId: string): Promise<void> {
+    return this.lock.run(`ep:${endpointId}`, async () => {
+      const rec = this.d.store.get('endpoints', endpointId);
+      if (!rec || rec.networkId !== networkId) return;
+      const { sandboxKey: _gone, ...left } = rec;
+      this.d.store.put('endpoints', rec.id, left);
+    });
+  }
+
+  endpoint(networkId: string, endpointId: string): EndpointRecord {
+    return this.requireEndpoint(networkId, endpointId);
+  }
+
+  private async removeEndpoint(rec: EndpointRecord): Promise<void> {
+    // deleting one end of a veth deletes both
+    await removeLink(this.d.netlink, rec.hostVeth).catch((e: unknown) => {
+      throw kernelError(`delete veth ${rec.hostVeth}`, e);
+    });
+    await removeLink(this.d.netlink, rec.containerVeth).catch(() => undefined);
+    this.d.store.delete('endpoints', rec.id);
+  }
+
+  private requireNetwork(id: string): NetworkRecord {
+    const n = this.network(id);
+    if (!n) throw new NetworkError('NoSuchNetwork', `weft: no such network ${id.slice(0, 12)} on this host`);
+    return n;
+  }
+
+  private requireEndpoint(networkId: string, endpointId: string): EndpointRecord {
+    const e = this.d.store.get('endpoints', endpointId);
+    if (!e || e.networkId !== networkId) {
+      throw new NetworkError('NoSuchEndpoint', `weft: no such endpoint ${endpointId.slice(0, 12)} on network ${networkId.slice(0, 12)}`);
+    }
+    return e;
+  }
+}
+
+function kernelError(what: string, e: unknown): Error {
+  if (e instanceof NetworkError) return e;
+  const detail = e instanceof NetlinkError ? `${e.code}` : e instanceof Error ? e.message : String(e);
+  return new NetworkError('Kernel', `weft: could not ${what}: ${detail}`);
+}

@@ -1,0 +1,101 @@
+/**
+ * Brings the kernel and weft's records back in line after a crash or a dockerd
+ * restart. At start: every recorded network and endpoint gets its devices,
+ * devices of weft's naming with no record go. Against Docker (never inside a
+ * plugin call): endpoints Docker no longer has, and addresses no container
+ * holds, are released after a grace period (Docker may still be mid-create).
+ */
+import type { Logger } from 'pino';
+import type { DockerNetwork } from '../docker/client';
+import type { Ipam } from '../ipam/ipam';
+import { formatCidr, formatIp } from '../ipam/cidr';
+import { removeLink } from '../netlink/ensure';
+import type { Netlink } from '../netlink/types';
+import type { Clock } from '../util/clock';
+import type { EndpointRecord, NetworkRecord } from './model';
+import { BRIDGE_PREFIX, CONTAINER_VETH_PREFIX, HOST_VETH_PREFIX } from './names';
+import type { Networks } from './networks';
+
+export const GRACE_MS = 60_000;
+
+/** names of weft-made devices that no record accounts for. Pure. */
+export function orphanDevices(deviceNames: readonly string[], networks: readonly NetworkRecord[], endpoints: readonly EndpointRecord[]): string[] {
+  const wanted = new Set<string>([
+    ...networks.map((n) => n.bridge),
+    ...endpoints.flatMap((e) => [e.hostVeth, e.containerVeth]),
+  ]);
+  return deviceNames.filter(
+    (n) => (n.startsWith(BRIDGE_PREFIX) || n.startsWith(HOST_VETH_PREFIX) || n.startsWith(CONTAINER_VETH_PREFIX)) && !wanted.has(n),
+  );
+}
+
+/** endpoints of networks Docker knows whose EndpointID Docker no longer lists, past the grace period. Pure. */
+export function staleEndpoints(
+  endpoints: readonly EndpointRecord[],
+  docker: ReadonlyMap<string, DockerNetwork | undefined>,
+  now: number,
+  graceMs = GRACE_MS,
+): EndpointRecord[] {
+  return endpoints.filter((e) => {
+    if (!docker.has(e.networkId) || now - e.createdAt < graceMs) return false;
+    const net = docker.get(e.networkId);
+    const live = new Set(Object.values(net?.Containers ?? {}).map((c) => c.EndpointID));
+    return !live.has(e.id);
+  });
+}
+
+export class Reconciler {
+  constructor(
+    private readonly d: { networks: Networks; ipam: Ipam; netlink: Netlink; clock: Clock; log: Logger; ipamDriver: string },
+  ) {}
+
+  async kernel(): Promise<void> {
+    const { networks, netlink, log } = this.d;
+    for (const net of networks.networks()) {
+      await networks.applyNetwork(net).catch((e: unknown) => log.error({ err: e, bridge: net.bridge }, 'could not restore bridge'));
+    }
+    for (const ep of networks.endpoints()) {
+      const net = networks.network(ep.networkId);
+      if (!net) continue;
+      // a joined endpoint's container end is inside the container: only the host end is ours to check
+      await networks.applyEndpoint(net, ep).catch((e: unknown) => log.error({ err: e, veth: ep.hostVeth }, 'could not restore veth'));
+    }
+    const names = (await netlink.listLinks()).map((l) => l.name);
+    for (const name of orphanDevices(names, networks.networks(), networks.endpoints())) {
+      log.info({ device: name }, 'removing device left from an earlier run');
+      await removeLink(netlink, name).catch((e: unknown) => log.warn({ err: e, device: name }, 'could not remove device'));
+    }
+  }
+
+  /** one pass against Docker's view of weft's networks */
+  async docker(fetchNetwork: (id: string) => Promise<DockerNetwork | undefined>, allNetworks: () => Promise<DockerNetwork[]>): Promise<void> {
+    const { networks, ipam, clock, log } = this.d;
+    const view = new Map<string, DockerNetwork | undefined>();
+    for (const n of networks.networks()) view.set(n.id, await fetchNetwork(n.id));
+    for (const [id, dn] of view) {
+      if (dn === undefined && clock.now() - (networks.network(id)?.createdAt ?? 0) > GRACE_MS) {
+        log.info({ network: id }, 'Docker no longer has this network; removing it');
+        await networks.deleteNetwork(id);
+      }
+    }
+    for (const ep of staleEndpoints(networks.endpoints(), view, clock.now())) {
+      log.info({ endpoint: ep.id, address: ep.address }, 'Docker no longer has this endpoint; removing it');
+      await networks.deleteEndpoint(ep.networkId, ep.id);
+    }
+    // addresses held for endpoints that no container on a weft-IPAM network has
+    const held = new Set<string>();
+    const subnets = new Set<string>();
+    for (const dn of await allNetworks()) {
+      if (dn.IPAM.Driver !== this.d.ipamDriver) continue;
+      for (const c of dn.IPAM.Config ?? []) if (c.Subnet) subnets.add(c.Subnet);
+      const full = await fetchNetwork(dn.Id);
+      for (const c of Object.values(full?.Containers ?? {})) held.add(c.IPv4Address.split('/')[0]);
+    }
+    for (const { poolId, subnet, allocation } of ipam.allocations()) {
+      if (allocation.kind !== 'endpoint' || !subnets.has(formatCidr(subnet))) continue;
+      if (clock.now() - allocation.at < GRACE_MS || held.has(formatIp(allocation.ip))) continue;
+      log.info({ address: formatIp(allocation.ip) }, 'no container holds this address; releasing it');
+      ipam.releaseAddress(poolId, formatIp(allocation.ip));
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/** An in-process weft plugin on a temporary Unix socket, over the fake netlink and memory store. */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { Server } from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseCidr } from '../../src/ipam/cidr';
+import { Ipam, type IpamCollections } from '../../src/ipam/ipam';
+import { FakeNetlink } from '../../src/netlink/fake';
+import type { NetworkCollections } from '../../src/network/model';
+import { Networks } from '../../src/network/networks';
+import { IpamDriver } from '../../src/plugin/ipamDriver';
+import { NetworkDriver } from '../../src/plugin/networkDriver';
+import { routes } from '../../src/plugin/routes';
+import { listenUnix, pluginApp } from '../../src/plugin/server';
+import { MemoryStore } from '../../src/store/memory';
+import { FakeClock } from '../../src/util/clock';
+import { silentLogger } from '../../src/util/log';
+
+export interface Harness {
+  socket: string;
+  netlink: FakeNetlink;
+  store: MemoryStore<IpamCollections & NetworkCollections>;
+  ipam: Ipam;
+  networks: Networks;
+  call(method: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
+  raw(method: string, body: string | Buffer): Promise<{ status: number; json: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-plugin-'));
+  const socket = path.join(dir, 'weft.sock');
+  const netlink = new FakeNetlink();
+  const store = new MemoryStore<IpamCollections & NetworkCollections>();
+  const clock = new FakeClock();
+  const networks = new Networks({ store, netlink, clock, log: silentLogger, mtu: 1450 });
+  const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
+  const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);
+  const raw = async (method: string, body: string | Buffer) => {
+    const r = await rawPost(socket, method, body);
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(r.body) as Record<string, unknown>;
+    } catch {
+      json = { unparsable: r.body };
+    }
+    return { status: r.status, json };
+  };
+  return {
+    socket, netlink, store, ipam, networks, raw,
+    call: (method, body) => raw(method, JSON.stringify(body)),
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** like postUnix, but sends the body exactly as given (bad JSON, huge bodies) */
+function rawPost(socketPath: string, method: string, body: string | Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const req = http.request({ socketPath, method: 'POST', path: method, headers: { 'Content-Length': payload.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // the server may answer 413 and close before the whole body is written
+      if (e.code === 'EPIPE' || e.code === 'ECONNRESET') return;
+      reject(e);
+    });
+    req.end(payload);
+  });
+}

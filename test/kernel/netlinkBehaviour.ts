@@ -1,0 +1,449 @@
+/**
+ * The Netlink contract as one behaviour suite, run on RtNetlink against the kernel
+ * (test/kernel/netlink.behaviour.test.ts) and on FakeNetlink (test/unit/netlink/fake.behaviour.test.ts),
+ * so the fake cannot drift from what the kernel really does.
+ */
+import { NetlinkError, type NetlinkErrorCode } from '../../src/netlink/errors';
+import {
+  ensureAddress, ensureBridge, ensureVeth, ensureVxlan, removeAddress, removeFdb, removeLink, removeNeighbour,
+} from '../../src/netlink/ensure';
+import type { Netlink } from '../../src/netlink/types';
+import type { Probe } from './probe';
+
+export interface Subject { nl: Netlink; probe: Probe }
+
+/** Resolves to the NetlinkError a promise rejects with (and fails the test if it resolves). */
+export async function netlinkError(p: Promise<unknown>): Promise<NetlinkError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  if (!(e instanceof NetlinkError)) throw new Error(`expected a NetlinkError, got ${String(e)}`);
+  return e;
+}
+
+export async function expectCode(p: Promise<unknown>, code: NetlinkErrorCode): Promise<NetlinkError> {
+  const e = await netlinkError(p);
+  expect(e.code).toBe(code);
+  return e;
+}
+
+/** `prefix` keeps names unique across test files sharing a namespace (<= 4 chars). */
+export function describeNetlinkBehaviour(label: string, prefix: string, make: () => Promise<Subject>): void {
+  describe(`Netlink behaviour: ${label}`, () => {
+    let nl: Netlink;
+    let probe: Probe;
+    let names: string[] = [];
+    let seq = 0;
+    let net = 0;
+    /** a fresh unique device name, removed after the test */
+    const dev = (tag: string): string => {
+      const n = `${prefix}${seq}${tag}`;
+      names.push(n);
+      return n;
+    };
+    /** a fresh 10.x.y.0/24 subnet prefix, e.g. "10.201.3" */
+    const subnet = (): string => `10.${200 + Math.floor(net / 250)}.${(net++ % 250) + 1}`;
+
+    beforeAll(async () => {
+      ({ nl, probe } = await make());
+    });
+    afterAll(async () => {
+      await nl.close();
+    });
+    beforeEach(() => {
+      seq++;
+      names = [];
+    });
+    afterEach(async () => {
+      for (const n of names.reverse()) await removeLink(nl, n);
+    });
+
+    describe('links', () => {
+      test('bridge: create, read back, list, delete', async () => {
+        const br = dev('br');
+        await nl.createBridge({ name: br, mtu: 1400, mac: '02:AA:00:00:00:01' });
+        const l = await nl.getLink(br);
+        expect(l).toMatchObject({ name: br, kind: 'bridge', mtu: 1400, mac: '02:aa:00:00:00:01', up: false });
+        expect(l?.masterIndex).toBeUndefined();
+        expect(await probe.link(br)).toMatchObject({ kind: 'bridge', mtu: 1400, mac: '02:aa:00:00:00:01', up: false });
+        expect((await nl.listLinks()).find((x) => x.name === br)?.index).toBe(l?.index);
+        await nl.deleteLink(br);
+        expect(await nl.getLink(br)).toBeUndefined();
+        expect(await probe.link(br)).toBeUndefined();
+      });
+
+      test('duplicate name is EEXIST, naming the operation', async () => {
+        const br = dev('br');
+        await nl.createBridge({ name: br });
+        const e = await expectCode(nl.createBridge({ name: br }), 'EEXIST');
+        expect(e.errno).toBe(17);
+        expect(e.message).toBe(`create bridge ${br}: EEXIST (File exists)`);
+        await expectCode(nl.createVeth({ name: br, peerName: dev('p') }), 'EEXIST');
+        await expectCode(nl.createVeth({ name: dev('a'), peerName: br }), 'EEXIST');
+        const same = dev('s');
+        await expectCode(nl.createVeth({ name: same, peerName: same }), 'EEXIST');
+      });
+
+      test('unknown device is ENODEV; getLink gives undefined', async () => {
+        const ghost = dev('gh');
+        expect(await nl.getLink(ghost)).toBeUndefined();
+        const e = await expectCode(nl.deleteLink(ghost), 'ENODEV');
+        expect(e.errno).toBe(19);
+        expect(e.message).toContain(`delete link ${ghost}: ENODEV`);
+        await expectCode(nl.setLink(ghost, { up: true }), 'ENODEV');
+        await expectCode(nl.addAddress(ghost, '10.0.0.1/24'), 'ENODEV');
+        await expectCode(nl.listAddresses(ghost), 'ENODEV');
+        await expectCode(nl.setNeighbour({ dev: ghost, ip: '10.0.0.2', mac: '02:00:00:00:00:02' }), 'ENODEV');
+        await expectCode(nl.addFdb({ dev: ghost, mac: '00:00:00:00:00:00', dst: '192.0.2.1' }), 'ENODEV');
+        await expectCode(nl.addRoute({ dst: '10.1.0.0/16', dev: ghost }), 'ENODEV');
+        const br = dev('br');
+        await nl.createBridge({ name: br });
+        await expectCode(nl.createVxlan({ name: dev('vx'), vni: 1, port: 4789, learning: false, dev: ghost }), 'ENODEV');
+        await expectCode(nl.setLink(br, { master: ghost }), 'ENODEV');
+      });
+
+      test('malformed input is EINVAL before anything changes', async () => {
+        await expectCode(nl.createBridge({ name: 'a-name-far-too-long' }), 'EINVAL');
+        await expectCode(nl.createBridge({ name: '' }), 'EINVAL');
+        await expectCode(nl.createBridge({ name: dev('br'), mac: '02:00:00:00:00' }), 'EINVAL');
+        const br = dev('b2');
+        await nl.createBridge({ name: br });
+        await expectCode(nl.addAddress(br, '10.0.0.1'), 'EINVAL');
+        await expectCode(nl.addAddress(br, '10.0.0.256/24'), 'EINVAL');
+        await expectCode(nl.addAddress(br, '10.0.0.1/33'), 'EINVAL');
+        await expectCode(nl.setNeighbour({ dev: br, ip: '10.0.0.2', mac: 'zz:00:00:00:00:02' }), 'EINVAL');
+        await expectCode(nl.addRoute({ dst: '10.1.0.1/16', dev: br }), 'EINVAL'); // host bits set
+        expect(await nl.getLink(names[0]!)).toBeUndefined();
+      });
+
+      test('kernel-side validation: MTU range, multicast MAC, VNI range, lo on a bridge', async () => {
+        const br = dev('br');
+        await nl.createBridge({ name: br });
+        await expectCode(nl.createBridge({ name: dev('b2'), mtu: 40 }), 'EINVAL');
+        await expectCode(nl.createBridge({ name: dev('b3'), mac: '01:00:5e:00:00:01' }), 'EADDRNOTAVAIL');
+        await expectCode(nl.setLink(br, { mtu: 40 }), 'EINVAL');
+        await expectCode(nl.setLink(br, { mac: '01:00:00:00:00:01' }), 'EADDRNOTAVAIL');
+        await expectCode(nl.setLink(br, { mac: '00:00:00:00:00:00' }), 'EADDRNOTAVAIL');
+        await expectCode(nl.createVxlan({ name: dev('vx'), vni: 1 << 24, port: 4789, learning: false }), 'ERANGE');
+        await expectCode(nl.setLink('lo', { master: br }), 'EINVAL');
+        const b4 = dev('b4');
+        await nl.createBridge({ name: b4 });
+        const loop = await expectCode(nl.setLink(b4, { master: br }), 'EUNKNOWN');
+        expect(loop.errno).toBe(40); // ELOOP
+      });
+
+      test('setLink: up/down, mtu, mac', async () => {
+        const br = dev('br');
+        await nl.createBridge({ name: br });
+        await nl.setLink(br, { up: true, mtu: 9000, mac: '02:bb:00:00:00:02' });
+        expect(await nl.getLink(br)).toMatchObject({ up: true, mtu: 9000, mac: '02:bb:00:00:00:02' });
+        expect(await probe.link(br)).toMatchObject({ up: true, mtu: 9000, mac: '02:bb:00:00:00:02' });
+        await nl.setLink(br, { up: false });
+        expect(await nl.getLink(br)).toMatchObject({ up: false, mtu: 9000 });
+        await nl.setLink(br, {}); // no change is fine
+      });
+
+      test('veth: both ends exist, named right; master set/release; deleting one end deletes both', async () => {
+        const br = dev('br');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVeth({ name: a, peerName: b, mtu: 1420, mac: '02:cc:00:00:00:0a', peerMac: '02:cc:00:00:00:0b' });
+        const [la, lb] = [await nl.getLink(a), await nl.getLink(b)];
+        expect(la).toMatchObject({ kind: 'veth', mtu: 1420, mac: '02:cc:00:00:00:0a' });
+        expect(lb).toMatchObject({ kind: 'veth', mtu: 1420, mac: '02:cc:00:00:00:0b' });
+        expect(await probe.link(b)).toMatchObject({ name: b, kind: 'veth', mac: '02:cc:00:00:00:0b' });
+
+        await nl.setLink(a, { master: br, up: true });
+        const bridge = await nl.getLink(br);
+        expect((await nl.getLink(a))?.masterIndex).toBe(bridge?.index);
+        expect(await probe.link(a)).toMatchObject({ master: br, up: true });
+        await nl.setLink(a, { master: null });
+        expect((await nl.getLink(a))?.masterIndex).toBeUndefined();
+        expect((await probe.link(a))?.master).toBeUndefined();
+
+        await nl.deleteLink(b);
+        expect(await nl.getLink(a)).toBeUndefined();
+        expect(await probe.link(a)).toBeUndefined();
+      });
+
+      test('deleting a bridge releases its ports', async () => {
+        const br = dev('br');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVeth({ name: a, peerName: b });
+        await nl.setLink(a, { master: br });
+        await nl.deleteLink(br);
+        const l = await nl.getLink(a);
+        expect(l).toBeDefined();
+        expect(l?.masterIndex).toBeUndefined();
+        expect((await probe.link(a))?.master).toBeUndefined();
+      });
+
+      test('vxlan: vni/port/learning/local/dev read back; duplicate VNI is EEXIST', async () => {
+        const br = dev('br');
+        await nl.createBridge({ name: br, mtu: 1500 });
+        const [v1, v2, v3] = [dev('x1'), dev('x2'), dev('x3')];
+        await nl.createVxlan({ name: v1, vni: 4242, port: 6784, learning: false, local: '192.0.2.10', dev: br });
+        await nl.createVxlan({ name: v2, vni: 4243, port: 4789, learning: true, mtu: 1400 });
+        const l1 = await nl.getLink(v1);
+        expect(l1).toMatchObject({ kind: 'vxlan', mtu: 1450 });
+        expect(l1?.vxlan).toEqual({ vni: 4242, port: 6784, learning: false, local: '192.0.2.10', dev: (await nl.getLink(br))?.index });
+        expect((await nl.getLink(v2))?.vxlan).toEqual({ vni: 4243, port: 4789, learning: true });
+        expect((await nl.getLink(v2))?.mtu).toBe(1400);
+        expect((await probe.link(v1))?.vxlan).toEqual({ vni: 4242, port: 6784, learning: false, local: '192.0.2.10', dev: br });
+        expect((await probe.link(v2))?.vxlan).toEqual({ vni: 4243, port: 4789, learning: true });
+        await expectCode(nl.createVxlan({ name: v3, vni: 4243, port: 4789, learning: true }), 'EEXIST');
+        // the underlay going away takes the vxlan with it
+        await nl.deleteLink(br);
+        expect(await nl.getLink(v1)).toBeUndefined();
+      });
+    });
+
+    describe('addresses', () => {
+      test('add, list, duplicate, delete', async () => {
+        const br = dev('br');
+        const s = subnet();
+        await nl.createBridge({ name: br });
+        await nl.addAddress(br, `${s}.1/24`);
+        await nl.addAddress(br, `${s}.2/32`);
+        const index = (await nl.getLink(br))?.index;
+        expect(await nl.listAddresses(br)).toEqual(expect.arrayContaining([
+          { ifindex: index, cidr: `${s}.1/24` }, { ifindex: index, cidr: `${s}.2/32` },
+        ]));
+        expect((await nl.listAddresses(br))).toHaveLength(2);
+        expect((await nl.listAddresses()).filter((a) => a.ifindex === index)).toHaveLength(2);
+        expect((await probe.addresses(br)).sort()).toEqual([`${s}.1/24`, `${s}.2/32`]);
+        await expectCode(nl.addAddress(br, `${s}.1/24`), 'EEXIST');
+        await nl.deleteAddress(br, `${s}.1/24`);
+        expect(await probe.addresses(br)).toEqual([`${s}.2/32`]);
+        await expectCode(nl.deleteAddress(br, `${s}.1/24`), 'EADDRNOTAVAIL');
+      });
+
+      test('deleting the link removes its addresses', async () => {
+        const br = dev('br');
+        const s = subnet();
+        await nl.createBridge({ name: br });
+        await nl.addAddress(br, `${s}.1/24`);
+        const index = (await nl.getLink(br))?.index;
+        await nl.deleteLink(br);
+        expect((await nl.listAddresses()).filter((a) => a.ifindex === index)).toEqual([]);
+      });
+    });
+
+    describe('routes', () => {
+      test('connected route, add via gateway and on-link, duplicate, delete, missing delete', async () => {
+        const br = dev('br');
+        const s = subnet();
+        const far = subnet();
+        const link = subnet();
+        await nl.createBridge({ name: br });
+        await nl.setLink(br, { up: true });
+        await nl.addAddress(br, `${s}.1/24`);
+        const index = (await nl.getLink(br))?.index;
+        expect(await nl.listRoutes()).toContainEqual({ dst: `${s}.0/24`, ifindex: index, table: 254 });
+
+        await nl.addRoute({ dst: `${far}.0/24`, gateway: `${s}.9` });
+        await nl.addRoute({ dst: `${link}.0/24`, dev: br });
+        const routes = await nl.listRoutes();
+        expect(routes).toContainEqual({ dst: `${far}.0/24`, gateway: `${s}.9`, ifindex: index, table: 254 });
+        expect(routes).toContainEqual({ dst: `${link}.0/24`, ifindex: index, table: 254 });
+        expect(await probe.routes()).toContainEqual({ dst: `${far}.0/24`, gateway: `${s}.9`, dev: br });
+        expect(await probe.routes()).toContainEqual({ dst: `${link}.0/24`, dev: br });
+        await expectCode(nl.addRoute({ dst: `${far}.0/24`, gateway: `${s}.9` }), 'EEXIST');
+        await expectCode(nl.addRoute({ dst: `${s}.0/24`, gateway: `${s}.9` }), 'EEXIST');
+
+        await nl.deleteRoute({ dst: `${far}.0/24`, gateway: `${s}.9` });
+        await nl.deleteRoute({ dst: `${link}.0/24`, dev: br });
+        expect((await nl.listRoutes()).map((r) => r.dst)).not.toContain(`${far}.0/24`);
+        expect((await probe.routes()).map((r) => r.dst)).not.toContain(`${link}.0/24`);
+        const e = await expectCode(nl.deleteRoute({ dst: `${far}.0/24` }), 'ESRCH');
+        expect(e.errno).toBe(3);
+      });
+
+      test('default route via a gateway', async () => {
+        const br = dev('br');
+        const s = subnet();
+        await nl.createBridge({ name: br });
+        await nl.setLink(br, { up: true });
+        await nl.addAddress(br, `${s}.1/24`);
+        await nl.addRoute({ dst: '0.0.0.0/0', gateway: `${s}.254`, dev: br });
+        expect(await nl.listRoutes()).toContainEqual(expect.objectContaining({ dst: '0.0.0.0/0', gateway: `${s}.254` }));
+        expect(await probe.routes()).toContainEqual({ dst: '0.0.0.0/0', gateway: `${s}.254`, dev: br });
+        await nl.deleteRoute({ dst: '0.0.0.0/0', gateway: `${s}.254` });
+        expect((await nl.listRoutes()).map((r) => r.dst)).not.toContain('0.0.0.0/0');
+      });
+
+      test('unreachable gateway, down device; link down flushes its routes', async () => {
+        const br = dev('br');
+        const s = subnet();
+        const far = subnet();
+        await nl.createBridge({ name: br });
+        await nl.addAddress(br, `${s}.1/24`);
+        const down = await expectCode(nl.addRoute({ dst: `${far}.0/24`, dev: br }), 'EUNKNOWN');
+        expect(down.errno).toBe(100); // ENETDOWN
+        await nl.setLink(br, { up: true });
+        const unreach = await expectCode(nl.addRoute({ dst: `${far}.0/24`, gateway: '192.0.2.77' }), 'EUNKNOWN');
+        expect(unreach.errno).toBe(101); // ENETUNREACH
+        await nl.addRoute({ dst: `${far}.0/24`, gateway: `${s}.7` });
+        await nl.setLink(br, { up: false });
+        const dsts = (await nl.listRoutes()).map((r) => r.dst);
+        expect(dsts).not.toContain(`${far}.0/24`);
+        expect(dsts).not.toContain(`${s}.0/24`);
+      });
+    });
+
+    describe('neighbours', () => {
+      test('set, replace, list, delete, missing delete', async () => {
+        const br = dev('br');
+        const s = subnet();
+        await nl.createBridge({ name: br });
+        await nl.setLink(br, { up: true });
+        await nl.addAddress(br, `${s}.1/24`);
+        const index = (await nl.getLink(br))?.index;
+        // the kernel adds NOARP entries of its own (e.g. 224.0.0.22 for IGMP): look at our subnet only
+        const ours = async (d?: string) => (await nl.listNeighbours(d)).filter((n) => n.ip.startsWith(`${s}.`));
+        await nl.setNeighbour({ dev: br, ip: `${s}.5`, mac: '02:00:00:00:00:05' });
+        expect(await ours(br)).toEqual([{ ifindex: index, ip: `${s}.5`, mac: '02:00:00:00:00:05', state: 0x80 }]);
+        await nl.setNeighbour({ dev: br, ip: `${s}.5`, mac: '02:00:00:00:00:55' });
+        expect(await ours(br)).toEqual([{ ifindex: index, ip: `${s}.5`, mac: '02:00:00:00:00:55', state: 0x80 }]);
+        expect(await probe.neighbours(br)).toEqual([{ ip: `${s}.5`, mac: '02:00:00:00:00:55', permanent: true }]);
+        expect((await ours()).filter((n) => n.ifindex === index)).toHaveLength(1);
+        await nl.deleteNeighbour({ dev: br, ip: `${s}.5` });
+        expect(await ours(br)).toEqual([]);
+        expect(await probe.neighbours(br)).toEqual([]);
+        await expectCode(nl.deleteNeighbour({ dev: br, ip: `${s}.5` }), 'ENOENT');
+      });
+
+      test('link down flushes permanent entries too', async () => {
+        const br = dev('br');
+        const s = subnet();
+        await nl.createBridge({ name: br });
+        await nl.setLink(br, { up: true });
+        await nl.setNeighbour({ dev: br, ip: `${s}.6`, mac: '02:00:00:00:00:06' });
+        await nl.setLink(br, { up: false });
+        expect((await nl.listNeighbours(br)).filter((n) => n.ip === `${s}.6`)).toEqual([]);
+      });
+    });
+
+    describe('fdb', () => {
+      test('all-zero MAC with two dsts (head-end replication), append is idempotent, delete one then the other', async () => {
+        const vx = dev('vx');
+        await nl.createVxlan({ name: vx, vni: 7100 + seq, port: 6784, learning: false });
+        const index = (await nl.getLink(vx))?.index;
+        const zero = '00:00:00:00:00:00';
+        await nl.addFdb({ dev: vx, mac: zero, dst: '192.0.2.1' });
+        await nl.addFdb({ dev: vx, mac: zero, dst: '192.0.2.2' });
+        await nl.addFdb({ dev: vx, mac: zero, dst: '192.0.2.2' });
+        const entries = await nl.listFdb(vx);
+        expect(entries).toHaveLength(2);
+        expect(entries).toEqual(expect.arrayContaining([
+          { ifindex: index, mac: zero, dst: '192.0.2.1', self: true },
+          { ifindex: index, mac: zero, dst: '192.0.2.2', self: true },
+        ]));
+        expect((await probe.fdb(vx)).sort((a, b) => (a.dst ?? '').localeCompare(b.dst ?? ''))).toEqual([
+          { mac: zero, dst: '192.0.2.1' }, { mac: zero, dst: '192.0.2.2' },
+        ]);
+        expect((await nl.listFdb()).filter((f) => f.ifindex === index)).toHaveLength(2);
+
+        await nl.deleteFdb({ dev: vx, mac: zero, dst: '192.0.2.1' });
+        expect(await probe.fdb(vx)).toEqual([{ mac: zero, dst: '192.0.2.2' }]);
+        await nl.deleteFdb({ dev: vx, mac: zero, dst: '192.0.2.9' }); // unknown dst on a known MAC: ignored
+        expect(await nl.listFdb(vx)).toHaveLength(1);
+        await nl.deleteFdb({ dev: vx, mac: zero, dst: '192.0.2.2' });
+        expect(await nl.listFdb(vx)).toEqual([]);
+        await expectCode(nl.deleteFdb({ dev: vx, mac: zero, dst: '192.0.2.2' }), 'ENOENT');
+      });
+
+      test('a unicast MAC keeps its first dst (append only adds remotes to zero/multicast MACs)', async () => {
+        const vx = dev('vx');
+        await nl.createVxlan({ name: vx, vni: 7200 + seq, port: 6784, learning: false });
+        await nl.addFdb({ dev: vx, mac: '02:00:00:00:00:09', dst: '192.0.2.1' });
+        await nl.addFdb({ dev: vx, mac: '02:00:00:00:00:09', dst: '192.0.2.2' });
+        expect((await nl.listFdb(vx)).map((f) => f.dst)).toEqual(['192.0.2.1']);
+        // so moving a MAC is delete + add
+        await nl.deleteFdb({ dev: vx, mac: '02:00:00:00:00:09', dst: '192.0.2.1' });
+        await nl.addFdb({ dev: vx, mac: '02:00:00:00:00:09', dst: '192.0.2.2' });
+        expect(await probe.fdb(vx)).toEqual([{ mac: '02:00:00:00:00:09', dst: '192.0.2.2' }]);
+      });
+    });
+
+    describe('ensure helpers are idempotent', () => {
+      test('ensureBridge creates, then leaves alone, then fixes drift', async () => {
+        const br = dev('br');
+        const spec = { name: br, mtu: 1410, mac: '02:dd:00:00:00:01', up: true };
+        expect(await ensureBridge(nl, spec)).toBe('created');
+        expect(await ensureBridge(nl, spec)).toBe('unchanged');
+        expect(await probe.link(br)).toMatchObject({ kind: 'bridge', mtu: 1410, mac: '02:dd:00:00:00:01', up: true });
+        await nl.setLink(br, { up: false, mtu: 1300 });
+        expect(await ensureBridge(nl, spec)).toBe('updated');
+        expect(await nl.getLink(br)).toMatchObject({ mtu: 1410, up: true });
+      });
+
+      test('ensureBridge on a name held by a veth is a clear EEXIST', async () => {
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createVeth({ name: a, peerName: b });
+        const e = await expectCode(ensureBridge(nl, { name: a, up: true }), 'EEXIST');
+        expect(e.message).toContain('a veth device already has that name');
+      });
+
+      test('ensureVeth, ensureAddress, removeLink, removeAddress twice each', async () => {
+        const br = dev('br');
+        const [a, b] = [dev('va'), dev('vb')];
+        const s = subnet();
+        await ensureBridge(nl, { name: br, up: true });
+        const spec = { name: a, peerName: b, mtu: 1400, master: br, up: true };
+        expect(await ensureVeth(nl, spec)).toBe('created');
+        expect(await ensureVeth(nl, spec)).toBe('unchanged');
+        expect(await probe.link(a)).toMatchObject({ master: br, up: true, mtu: 1400 });
+        expect(await ensureAddress(nl, br, `${s}.1/24`)).toBe(true);
+        expect(await ensureAddress(nl, br, `${s}.1/24`)).toBe(false);
+        expect(await nl.listAddresses(br)).toHaveLength(1);
+        expect(await removeAddress(nl, br, `${s}.1/24`)).toBe(true);
+        expect(await removeAddress(nl, br, `${s}.1/24`)).toBe(false);
+        expect(await removeLink(nl, a)).toBe(true);
+        expect(await removeLink(nl, a)).toBe(false);
+        expect(await nl.getLink(b)).toBeUndefined();
+      });
+
+      test('ensureVxlan: unchanged when equal, re-created when the VNI differs', async () => {
+        const vx = dev('vx');
+        const spec = { name: vx, vni: 7300 + seq, port: 6784, learning: false, up: true };
+        expect(await ensureVxlan(nl, spec)).toBe('created');
+        expect(await ensureVxlan(nl, spec)).toBe('unchanged');
+        expect(await ensureVxlan(nl, { ...spec, vni: 7400 + seq })).toBe('created');
+        expect((await nl.getLink(vx))?.vxlan?.vni).toBe(7400 + seq);
+        expect(await probe.link(vx)).toMatchObject({ up: true, vxlan: { vni: 7400 + seq } });
+      });
+
+      test('removeNeighbour / removeFdb tolerate absence', async () => {
+        const vx = dev('vx');
+        await nl.createVxlan({ name: vx, vni: 7500 + seq, port: 6784, learning: false });
+        await nl.addFdb({ dev: vx, mac: '00:00:00:00:00:00', dst: '192.0.2.1' });
+        const f = { dev: vx, mac: '00:00:00:00:00:00', dst: '192.0.2.1' };
+        expect(await removeFdb(nl, f)).toBe(true);
+        expect(await removeFdb(nl, f)).toBe(false);
+        expect(await removeNeighbour(nl, { dev: vx, ip: '10.0.0.1' })).toBe(false);
+        expect(await removeNeighbour(nl, { dev: dev('gh'), ip: '10.0.0.1' })).toBe(false);
+      });
+    });
+
+    test('100 veth pairs on a bridge: create, enslave, list, delete', async () => {
+      const br = dev('br');
+      await nl.createBridge({ name: br });
+      const brIndex = (await nl.getLink(br))?.index;
+      const hosts: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const h = `${prefix}h${i}`;
+        hosts.push(h);
+        names.push(h);
+        await nl.createVeth({ name: h, peerName: `${prefix}c${i}` });
+        await nl.setLink(h, { master: br, up: true });
+      }
+      const links = await nl.listLinks();
+      const ports = links.filter((l) => l.masterIndex === brIndex).map((l) => l.name);
+      expect(ports.sort()).toEqual([...hosts].sort());
+      expect(links.filter((l) => l.name.startsWith(`${prefix}c`))).toHaveLength(100);
+      for (const h of hosts) await nl.deleteLink(h);
+      const after = await nl.listLinks();
+      expect(after.filter((l) => l.name.startsWith(`${prefix}h`) || l.name.startsWith(`${prefix}c`))).toEqual([]);
+    });
+  });
+}

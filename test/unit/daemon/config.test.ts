@@ -1,0 +1,55 @@
+import { buildConfig, ConfigError, hostPort } from '../../../src/daemon/config';
+import { formatCidr } from '../../../src/ipam/cidr';
+
+test('defaults', () => {
+  const c = buildConfig({}, {});
+  expect(c.name).toBe('weft');
+  expect(c.socketPath).toBe('/run/docker/plugins/weft.sock');
+  expect(c.stateDir).toBe('/var/lib/weft');
+  expect(c.pidFile).toBe('/run/weft/weft.pid');
+  expect(c.logFile).toBe('/var/lib/weft/weft.log');
+  expect(formatCidr(c.range)).toBe('10.32.0.0/12');
+  expect(formatCidr(c.defaultSubnet)).toBe('10.32.0.0/16');
+  expect(c.statusAddr).toEqual({ host: '127.0.0.1', port: 6784 });
+  expect(c.mtu).toBeUndefined();
+  expect(c.dockerHost).toBeUndefined();
+  expect(c.defaultNetwork).toBe(true);
+});
+
+test('values', () => {
+  const c = buildConfig({ name: 'wf2', ipallocRange: '10.0.0.0/8', mtu: '1400', logLevel: 'debug', stateDir: '/tmp/x' }, { DOCKER_HOST: 'unix:///run/d.sock' });
+  expect(c.socketPath).toBe('/run/docker/plugins/wf2.sock');
+  expect(formatCidr(c.defaultSubnet)).toBe('10.0.0.0/16');
+  expect(c.mtu).toBe(1400);
+  expect(c.logFile).toBe('/tmp/x/weft.log');
+  expect(c.dockerHost).toBe('unix:///run/d.sock');
+  expect(formatCidr(buildConfig({ ipallocRange: '10.9.0.0/24' }, {}).defaultSubnet)).toBe('10.9.0.0/24');
+});
+
+test.each([
+  [{ ipallocRange: '10.32.0.1/12' }, /--ipalloc-range: .*did you mean 10.32.0.0\/12/],
+  [{ ipallocRange: 'nope' }, /--ipalloc-range/],
+  [{ ipallocRange: '10.0.0.0/31' }, /too small/],
+  [{ ipallocDefaultSubnet: '10.64.0.0/16' }, /not inside --ipalloc-range/],
+  [{ mtu: '12' }, /--mtu "12"/],
+  [{ mtu: '1500x' }, /--mtu/],
+  [{ logLevel: 'loud' }, /--log-level "loud": one of/],
+  [{ statusAddr: 'localhost' }, /--status-addr/],
+  [{ statusAddr: '127.0.0.1:99999' }, /--status-addr/],
+  [{ name: 'Weft!' }, /--name/],
+])('%j is refused in one line', (o, msg) => {
+  let err: unknown;
+  try {
+    buildConfig(o, {});
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as Error).message).toMatch(msg);
+  expect((err as Error).message).not.toContain('\n');
+});
+
+test('hostPort', () => {
+  expect(hostPort('[::1]:6784')).toEqual({ host: '::1', port: 6784 });
+  expect(hostPort('localhost:1')).toEqual({ host: 'localhost', port: 1 });
+});

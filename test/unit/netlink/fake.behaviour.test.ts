@@ -1,0 +1,9 @@
+/** The shared Netlink behaviour suite on the in-memory fake. */
+import { FakeNetlink } from '../../../src/netlink/fake';
+import { describeNetlinkBehaviour } from '../../kernel/netlinkBehaviour';
+import { netlinkProbe } from '../../kernel/probe';
+
+describeNetlinkBehaviour('FakeNetlink', 'fb', async () => {
+  const nl = new FakeNetlink();
+  return { nl, probe: netlinkProbe(nl) };
+});

@@ -1,0 +1,22 @@
+import type { LinkInfo } from '../../../src/netlink/types';
+import { deriveMtu, underlayLink } from '../../../src/network/mtu';
+
+const link = (index: number, name: string, mtu: number, extra: Partial<LinkInfo> = {}): LinkInfo => ({
+  index, name, kind: 'other', mtu, mac: '02:00:00:00:00:0' + index, up: true, ...extra,
+});
+
+test('the default route names the underlay', () => {
+  const links = [link(1, 'lo', 65536), link(2, 'eth0', 1500), link(3, 'eth1', 9000)];
+  expect(underlayLink(links, [{ dst: '0.0.0.0/0', ifindex: 3, table: 254 }])?.name).toBe('eth1');
+  expect(deriveMtu(links, [{ dst: '0.0.0.0/0', ifindex: 3, table: 254 }])).toBe(8950);
+});
+
+test('without a default route: the first plain up link', () => {
+  const links = [link(1, 'lo', 65536), link(2, 'docker0', 1500, { kind: 'bridge' }), link(3, 'weft-abc', 1450), link(4, 'eth0', 1400, { kind: 'veth' })];
+  expect(deriveMtu(links, [])).toBe(1350);
+});
+
+test('nothing usable: 1500 less the overhead, never below 576', () => {
+  expect(deriveMtu([link(1, 'lo', 65536)], [])).toBe(1450);
+  expect(deriveMtu([link(2, 'eth0', 600)], [])).toBe(576);
+});
