@@ -61,7 +61,7 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
     range: formatCidr(config.range),
     defaultSubnet: formatCidr(config.defaultSubnet),
     mtu,
-    docker: { reachable: sync.reachable, defaultNetwork: sync.defaultNetwork },
+    docker: { checked: sync.checked, reachable: sync.reachable, defaultNetwork: sync.defaultNetwork },
     networks: networks.networks(),
     endpoints: networks.endpoints(),
     pools: ipam.status(),

@@ -20,6 +20,8 @@ export interface DockerSyncOptions {
 export class DockerSync {
   defaultNetwork: DefaultNetworkState;
   reachable = false;
+  /** false until the first ping has answered or failed */
+  checked = false;
   lastReconcile?: number;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -45,6 +47,7 @@ export class DockerSync {
   private async tick(): Promise<void> {
     const wasReachable = this.reachable;
     this.reachable = await this.docker.ping();
+    this.checked = true;
     if (this.reachable && !wasReachable) this.log.info('Docker engine answers');
     if (this.reachable) {
       try {

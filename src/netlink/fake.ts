@@ -13,6 +13,7 @@ import { encodeLinkByName, encodeNewLink, encodeSetLink, type NewLinkRequest } f
 import { encodeFdb, encodeNeighbour } from './codec/neighbour';
 import { encodeRoute } from './codec/route';
 import { NetlinkError, type NetlinkErrorCode } from './errors';
+import { opt, routeOp } from './util';
 import type {
   AddressInfo, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec, RouteInfo,
   RouteSpec, VethSpec, VxlanSpec,
@@ -74,8 +75,8 @@ export class FakeNetlink implements Netlink {
 
   createVeth(spec: VethSpec): Promise<void> {
     return this.mutate('createVeth', spec, `create veth ${spec.name} peer ${spec.peerName}`, (op) => {
-      const peer = { name: spec.peerName, ...def('mtu', spec.mtu), ...def('mac', spec.peerMac) };
-      this.checkNew(op, { name: spec.name, ...def('mtu', spec.mtu), ...def('mac', spec.mac), info: { kind: 'veth', peer } });
+      const peer = { name: spec.peerName, ...opt('mtu', spec.mtu), ...opt('mac', spec.peerMac) };
+      this.checkNew(op, { name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), info: { kind: 'veth', peer } });
       this.checkNew(op, { ...peer, info: { kind: 'bridge' } });
       if (spec.name === spec.peerName) throw NetlinkError.of('EEXIST', op);
       const mtu = spec.mtu ?? 1500;
@@ -90,12 +91,12 @@ export class FakeNetlink implements Netlink {
   createVxlan(spec: VxlanSpec): Promise<void> {
     return this.mutate('createVxlan', spec, `create vxlan ${spec.name}`, (op) => {
       const lower = spec.dev === undefined ? undefined : this.need(spec.dev, op);
-      const params = { vni: spec.vni, port: spec.port, learning: spec.learning, ...def('local', spec.local) };
-      this.checkNew(op, { name: spec.name, ...def('mtu', spec.mtu), info: { kind: 'vxlan', ...params, ...def('link', lower?.index) } });
+      const params = { vni: spec.vni, port: spec.port, learning: spec.learning, ...opt('local', spec.local) };
+      this.checkNew(op, { name: spec.name, ...opt('mtu', spec.mtu), info: { kind: 'vxlan', ...params, ...opt('link', lower?.index) } });
       if (spec.vni >= VXLAN_N_VID) throw NetlinkError.of('ERANGE', op);
       const clash = [...this.links.values()].some((l) => l.vxlan && l.vxlan.vni === spec.vni && l.vxlan.port === spec.port && l.vxlan.dev === lower?.index);
       if (clash) throw NetlinkError.of('EEXIST', op, 'A VXLAN device with the specified VNI already exists');
-      const vxlan = { ...params, ...def('dev', lower?.index) };
+      const vxlan = { ...params, ...opt('dev', lower?.index) };
       const mtu = spec.mtu ?? (lower ? lower.mtu - VXLAN_HEADROOM : 1500);
       this.add({ name: spec.name, kind: 'vxlan', mtu, mac: this.mac(undefined), up: false, vxlan });
     });
@@ -105,7 +106,7 @@ export class FakeNetlink implements Netlink {
     return this.mutate('setLink', { name, change }, `set link ${name}`, (op) => {
       const l = this.need(name, op);
       const master = change.master == null ? undefined : this.need(change.master, op);
-      validate(op, () => encodeSetLink({ index: l.index, ...def('mtu', change.mtu), ...def('mac', change.mac) }));
+      validate(op, () => encodeSetLink({ index: l.index, ...opt('mtu', change.mtu), ...opt('mac', change.mac) }));
       if (change.mtu !== undefined && (change.mtu < MTU_MIN || change.mtu > MTU_MAX)) throw NetlinkError.of('EINVAL', op);
       if (change.mac !== undefined && !isValidUnicastMac(parseMac(change.mac))) throw NetlinkError.of('EADDRNOTAVAIL', op);
       if (master) {
@@ -177,7 +178,7 @@ export class FakeNetlink implements Netlink {
   addRoute(route: RouteSpec): Promise<void> {
     return this.mutate('addRoute', route, routeOp('add', route), (op) => {
       const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
-      validate(op, () => encodeRoute('add', { dst: route.dst, ...def('gateway', route.gateway), ...def('oif', dev?.index) }));
+      validate(op, () => encodeRoute('add', { dst: route.dst, ...opt('gateway', route.gateway), ...opt('oif', dev?.index) }));
       if (dev && !dev.up) throw new NetlinkError('EUNKNOWN', ENETDOWN, op);
       let ifindex = dev?.index;
       if (route.gateway !== undefined) {
@@ -189,14 +190,14 @@ export class FakeNetlink implements Netlink {
       if (ifindex === undefined) throw NetlinkError.of('ENODEV', op);
       // NLM_F_EXCL: any route to the same prefix in the table clashes, whatever its nexthop
       if ([...this.connected(), ...this.routes].some((r) => r.dst === route.dst)) throw NetlinkError.of('EEXIST', op);
-      this.routes.push({ dst: route.dst, ifindex, ...def('gateway', route.gateway) });
+      this.routes.push({ dst: route.dst, ifindex, ...opt('gateway', route.gateway) });
     });
   }
 
   deleteRoute(route: RouteSpec): Promise<void> {
     return this.mutate('deleteRoute', route, routeOp('delete', route), (op) => {
       const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
-      validate(op, () => encodeRoute('del', { dst: route.dst, ...def('gateway', route.gateway), ...def('oif', dev?.index) }));
+      validate(op, () => encodeRoute('del', { dst: route.dst, ...opt('gateway', route.gateway), ...opt('oif', dev?.index) }));
       const i = this.routes.findIndex((r) => r.dst === route.dst
         && (route.gateway === undefined || r.gateway === route.gateway) && (!dev || r.ifindex === dev.index));
       if (i < 0) throw NetlinkError.of('ESRCH', op);
@@ -341,12 +342,4 @@ function validate(op: string, encode: () => unknown): void {
   }
 }
 
-function routeOp(verb: string, r: RouteSpec): string {
-  return `${verb} route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
-}
-
 const hex = (n: number): string => (n & 0xff).toString(16).padStart(2, '0');
-
-function def<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
-}

@@ -11,6 +11,7 @@ import { decodeNeighbour, encodeFdb, encodeNeighDump, encodeNeighbour } from './
 import { decodeRoute, encodeRoute, encodeRouteDump } from './codec/route';
 import { NetlinkError } from './errors';
 import { RtnlSocket, type ReplyMessage } from './socket';
+import { opt, routeOp } from './util';
 import type {
   AddressInfo, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec, RouteInfo,
   RouteSpec, VethSpec, VxlanSpec,
@@ -207,7 +208,7 @@ export class RtNetlink implements Netlink {
   }
 
   private route(verb: 'add' | 'delete', r: RouteSpec, type: number, flags: number): Promise<void> {
-    const op = `${verb} route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+    const op = routeOp(verb, r);
     return run(op, async () => {
       const oif = r.dev === undefined ? undefined : await this.ifindex(r.dev, op);
       const payload = encodeRoute(verb === 'add' ? 'add' : 'del', { dst: r.dst, ...opt('gateway', r.gateway), ...opt('oif', oif) });
@@ -236,11 +237,6 @@ export class RtNetlink implements Netlink {
 
 function pick(msgs: ReplyMessage[], type: number): Buffer[] {
   return msgs.filter((m) => m.type === type).map((m) => m.payload);
-}
-
-/** `{key: v}` when v is defined, `{}` otherwise (exactOptionalPropertyTypes-friendly spreading) */
-function opt<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
 }
 
 /** Codec failures become NetlinkError too, so callers only ever see one error type. */

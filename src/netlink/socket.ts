@@ -37,12 +37,15 @@ export class RtnlSocket {
     return this.request(op, type, NLM_F_DUMP, payload);
   }
 
-  /** Waits for queued requests, then closes; a later request opens a new socket. */
-  async close(): Promise<void> {
-    const sock = this.sock;
-    this.sock = undefined;
-    await this.queue;
-    if (sock) await (await sock.catch(() => undefined))?.close();
+  /** Closes after the requests already queued; a later request opens a new socket. */
+  close(): Promise<void> {
+    const run = this.queue.then(async () => {
+      const sock = this.sock;
+      this.sock = undefined;
+      if (sock) await (await sock.catch(() => undefined))?.close();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   private socket(op: string): Promise<NetlinkSocket> {

@@ -103,6 +103,9 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
       test('malformed input is EINVAL before anything changes', async () => {
         await expectCode(nl.createBridge({ name: 'a-name-far-too-long' }), 'EINVAL');
         await expectCode(nl.createBridge({ name: '' }), 'EINVAL');
+        await expectCode(nl.createBridge({ name: 'a/b' }), 'EINVAL');
+        await expectCode(nl.createVeth({ name: dev('ok'), peerName: 'x y' }), 'EINVAL');
+        expect(await nl.getLink('no:such')).toBeUndefined();
         await expectCode(nl.createBridge({ name: dev('br'), mac: '02:00:00:00:00' }), 'EINVAL');
         const br = dev('b2');
         await nl.createBridge({ name: br });

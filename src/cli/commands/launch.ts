@@ -74,12 +74,13 @@ async function background(config: Config, argv: string[]): Promise<void> {
   // with a Docker engine, wait for the default network so `docker run --net weft` works right away
   while (Date.now() < deadline) {
     const s = await getStatus(config.statusAddr).catch(() => undefined);
-    const docker = s?.docker as { reachable?: boolean; defaultNetwork?: { state: string; detail?: string } } | undefined;
+    const docker = s?.docker as { checked?: boolean; reachable?: boolean; defaultNetwork?: { state: string; detail?: string } } | undefined;
     const state = docker?.defaultNetwork?.state;
-    if (docker && (!docker.reachable || (state !== 'pending' && state !== 'error'))) {
+    if (docker?.checked && (!docker.reachable || (state !== 'pending' && state !== 'error'))) {
       if (state === 'mismatch') console.error(`weft: warning: ${docker.defaultNetwork?.detail}`);
       break;
     }
+    if (Date.now() + 300 >= deadline && state === 'error') console.error(`weft: warning: default network not created yet: ${docker?.defaultNetwork?.detail}`);
     await sleep(200);
   }
   console.log(`weft ${child.pid} started; plugin ${config.socketPath}; log ${config.logFile}`);

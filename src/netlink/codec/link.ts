@@ -51,8 +51,17 @@ export type LinkKindSpec =
 
 export interface NewLinkRequest { name: string; mtu?: number; mac?: string; info: LinkKindSpec }
 
+/**
+ * The kernel's dev_valid_name() (EINVAL otherwise), plus no '%': the kernel would treat "x%d" as a
+ * template and pick a different name than the one asked for.
+ */
+function checkNewName(name: string): void {
+  if (name === '.' || name === '..' || /[/:%\s]/.test(name)) throw new EncodeError(`invalid interface name ${JSON.stringify(name)}`);
+}
+
 /** IFLA_* common to a link and to a veth peer */
 function commonAttrs(s: { name: string; mtu?: number; mac?: string }): Buffer[] {
+  checkNewName(s.name);
   const out = [ifname(s.name)];
   if (s.mtu !== undefined) out.push(encodeAttr(IFLA_MTU, u32(s.mtu)));
   if (s.mac !== undefined) out.push(encodeAttr(IFLA_ADDRESS, parseMac(s.mac)));

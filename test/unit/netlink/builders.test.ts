@@ -1,0 +1,170 @@
+/**
+ * Every request builder against bytes written out by hand from the kernel struct layouts
+ * (ifinfomsg 16 B, ifaddrmsg 8 B, rtmsg 12 B, ndmsg 12 B, nlattr 4 B + value padded to 4).
+ */
+import { encodeAddress, encodeAddressDump } from '../../../src/netlink/codec/address';
+import { EncodeError } from '../../../src/netlink/codec/errors';
+import { encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink } from '../../../src/netlink/codec/link';
+import { encodeFdb, encodeNeighDump, encodeNeighbour } from '../../../src/netlink/codec/neighbour';
+import { encodeRoute, encodeRouteDump } from '../../../src/netlink/codec/route';
+import { hex, zeros } from './hex';
+
+const IFINFOMSG_ZERO = zeros(16);
+
+describe('links (ifinfomsg)', () => {
+  test('bridge with name, mtu, mac', () => {
+    expect(encodeNewLink({ name: 'br0', mtu: 1400, mac: '02:00:00:00:00:01', info: { kind: 'bridge' } })).toEqual(hex(
+      IFINFOMSG_ZERO
+      + '08 00 03 00 62 72 30 00'                 // IFLA_IFNAME "br0\0"
+      + '08 00 04 00 78 05 00 00'                 // IFLA_MTU 1400
+      + '0a 00 01 00 02 00 00 00 00 01 00 00'     // IFLA_ADDRESS, 6 bytes + 2 pad
+      + '10 00 12 00'                             // IFLA_LINKINFO 16
+      + '0b 00 01 00 62 72 69 64 67 65 00 00',    //   IFLA_INFO_KIND "bridge\0" + 1 pad
+    ));
+  });
+
+  test('veth: the peer is a whole ifinfomsg + IFLA_IFNAME inside VETH_INFO_PEER', () => {
+    expect(encodeNewLink({ name: 'a', info: { kind: 'veth', peer: { name: 'b' } } })).toEqual(hex(
+      IFINFOMSG_ZERO
+      + '06 00 03 00 61 00 00 00'           // IFLA_IFNAME "a\0" + 2 pad
+      + '30 00 12 00'                       // IFLA_LINKINFO, 48
+      + '09 00 01 00 76 65 74 68 00 00 00 00' // IFLA_INFO_KIND "veth\0" + 3 pad
+      + '20 00 02 00'                       // IFLA_INFO_DATA, 32
+      + '1c 00 01 00'                       // VETH_INFO_PEER, 28
+      + zeros(16)                           //   peer ifinfomsg
+      + '06 00 03 00 62 00 00 00',          //   IFLA_IFNAME "b\0"
+    ));
+  });
+
+  test('veth with mtu and MACs on both ends', () => {
+    expect(encodeNewLink({
+      name: 'h', mtu: 1450, mac: '02:00:00:00:00:0a', info: { kind: 'veth', peer: { name: 'c', mtu: 1450, mac: '02:00:00:00:00:0b' } },
+    })).toEqual(hex(
+      IFINFOMSG_ZERO
+      + '06 00 03 00 68 00 00 00' + '08 00 04 00 aa 05 00 00' + '0a 00 01 00 02 00 00 00 00 0a 00 00'
+      + '44 00 12 00'                           // IFLA_LINKINFO 68 = 4 + 12 + 52
+      + '09 00 01 00 76 65 74 68 00 00 00 00'   //   IFLA_INFO_KIND "veth\0"
+      + '34 00 02 00'                           //   IFLA_INFO_DATA 52 = 4 + 48
+      + '30 00 01 00'                           //     VETH_INFO_PEER 48 = 4 + 16 + 8 + 8 + 12
+      + zeros(16)
+      + '06 00 03 00 63 00 00 00' + '08 00 04 00 aa 05 00 00' + '0a 00 01 00 02 00 00 00 00 0b 00 00',
+    ));
+  });
+
+  test('vxlan: id, local, link, learning, port (big-endian)', () => {
+    expect(encodeNewLink({
+      name: 'vx', info: { kind: 'vxlan', vni: 42, port: 4789, local: '10.0.0.1', link: 3, learning: false },
+    })).toEqual(hex(
+      IFINFOMSG_ZERO
+      + '07 00 03 00 76 78 00 00'               // IFLA_IFNAME "vx\0" + 1 pad
+      + '3c 00 12 00'                           // IFLA_LINKINFO 60
+      + '0a 00 01 00 76 78 6c 61 6e 00 00 00'   // IFLA_INFO_KIND "vxlan\0" + 2 pad
+      + '2c 00 02 00'                           // IFLA_INFO_DATA 44
+      + '08 00 01 00 2a 00 00 00'               // IFLA_VXLAN_ID 42
+      + '08 00 04 00 0a 00 00 01'               // IFLA_VXLAN_LOCAL 10.0.0.1
+      + '08 00 03 00 03 00 00 00'               // IFLA_VXLAN_LINK 3
+      + '05 00 07 00 00 00 00 00'               // IFLA_VXLAN_LEARNING 0
+      + '06 00 0f 00 12 b5 00 00',              // IFLA_VXLAN_PORT 4789 (be16)
+    ));
+  });
+
+  test('set link: up via flags/change, mtu, master 0 releases', () => {
+    expect(encodeSetLink({ index: 5, up: true, mtu: 1500, master: 0 })).toEqual(hex(
+      '00 00 00 00 05 00 00 00 01 00 00 00 01 00 00 00'  // family, pad, type, index 5, flags IFF_UP, change IFF_UP
+      + '08 00 04 00 dc 05 00 00'                        // IFLA_MTU 1500
+      + '08 00 0a 00 00 00 00 00',                       // IFLA_MASTER 0
+    ));
+    expect(encodeSetLink({ index: 5, up: false, mac: '02:00:00:00:00:01' })).toEqual(hex(
+      '00 00 00 00 05 00 00 00 00 00 00 00 01 00 00 00' + '0a 00 01 00 02 00 00 00 00 01 00 00',
+    ));
+    // no up/down: change is 0 so the kernel leaves the flags alone
+    expect(encodeSetLink({ index: 300, master: 7 })).toEqual(hex(
+      '00 00 00 00 2c 01 00 00 00 00 00 00 00 00 00 00' + '08 00 0a 00 07 00 00 00',
+    ));
+  });
+
+  test('by name, and dump', () => {
+    expect(encodeLinkByName('eth0')).toEqual(hex(IFINFOMSG_ZERO + '09 00 03 00 65 74 68 30 00 00 00 00'));
+    expect(encodeLinkDump()).toEqual(hex(IFINFOMSG_ZERO));
+  });
+
+  test('names: 15 characters max, not empty; bad MAC or port is an EncodeError', () => {
+    expect(() => encodeLinkByName('a'.repeat(15))).not.toThrow();
+    expect(() => encodeLinkByName('a'.repeat(16))).toThrow(EncodeError);
+    expect(() => encodeLinkByName('')).toThrow(EncodeError);
+    for (const bad of ['a/b', 'a:1', 'a b', 'tab\t', '.', '..', 'veth%d']) {
+      expect(() => encodeNewLink({ name: bad, info: { kind: 'bridge' } })).toThrow(EncodeError);
+    }
+    expect(() => encodeLinkByName('a:1')).not.toThrow(); // lookups of odd names just find nothing
+    expect(() => encodeNewLink({ name: 'x', mac: '02:00', info: { kind: 'bridge' } })).toThrow(EncodeError);
+    expect(() => encodeNewLink({ name: 'x', info: { kind: 'veth', peer: { name: 'p'.repeat(16) } } })).toThrow(EncodeError);
+    expect(() => encodeNewLink({ name: 'x', info: { kind: 'vxlan', vni: 1, port: 0, learning: false } })).toThrow(EncodeError);
+    expect(() => encodeNewLink({ name: 'x', info: { kind: 'vxlan', vni: -1, port: 1, learning: false } })).toThrow(EncodeError);
+    expect(() => encodeNewLink({ name: 'x', mtu: -1, info: { kind: 'bridge' } })).toThrow(EncodeError);
+  });
+});
+
+describe('addresses (ifaddrmsg)', () => {
+  test('IPv4 address with prefix: IFA_LOCAL and IFA_ADDRESS both the address', () => {
+    expect(encodeAddress(7, '10.32.0.1/12')).toEqual(hex(
+      '02 0c 00 00 07 00 00 00'     // AF_INET, prefixlen 12, flags 0, scope universe, index 7
+      + '08 00 02 00 0a 20 00 01'   // IFA_LOCAL
+      + '08 00 01 00 0a 20 00 01',  // IFA_ADDRESS
+    ));
+    expect(encodeAddressDump()).toEqual(hex('02 00 00 00 00 00 00 00'));
+    expect(() => encodeAddress(7, '10.32.0.1')).toThrow(EncodeError);
+  });
+});
+
+describe('routes (rtmsg)', () => {
+  test('add via gateway: main table, proto boot, scope universe, unicast', () => {
+    expect(encodeRoute('add', { dst: '10.1.0.0/16', gateway: '10.0.0.9' })).toEqual(hex(
+      '02 10 00 00 fe 03 00 01 00 00 00 00'  // inet, dst_len 16, src_len, tos, table 254, RTPROT_BOOT, universe, RTN_UNICAST, flags
+      + '08 00 0f 00 fe 00 00 00'            // RTA_TABLE 254
+      + '08 00 01 00 0a 01 00 00'            // RTA_DST
+      + '08 00 05 00 0a 00 00 09',           // RTA_GATEWAY
+    ));
+  });
+
+  test('add on-link (dev, no gateway): scope link', () => {
+    expect(encodeRoute('add', { dst: '10.2.3.0/24', oif: 4 })).toEqual(hex(
+      '02 18 00 00 fe 03 fd 01 00 00 00 00' + '08 00 0f 00 fe 00 00 00' + '08 00 01 00 0a 02 03 00' + '08 00 04 00 04 00 00 00',
+    ));
+  });
+
+  test('delete default route: no RTA_DST, scope nowhere, protocol and type unspecified', () => {
+    expect(encodeRoute('del', { dst: '0.0.0.0/0', gateway: '192.0.2.1', oif: 4 })).toEqual(hex(
+      '02 00 00 00 fe 00 ff 00 00 00 00 00' + '08 00 0f 00 fe 00 00 00' + '08 00 05 00 c0 00 02 01' + '08 00 04 00 04 00 00 00',
+    ));
+  });
+
+  test('dump; host bits in dst refused', () => {
+    expect(encodeRouteDump()).toEqual(hex('02' + zeros(11)));
+    expect(() => encodeRoute('add', { dst: '10.1.0.1/16' })).toThrow(EncodeError);
+    expect(() => encodeRoute('add', { dst: '10.1.0.0/16', gateway: '10.0.0' })).toThrow(EncodeError);
+  });
+});
+
+describe('neighbours and fdb (ndmsg)', () => {
+  test('permanent ARP entry', () => {
+    expect(encodeNeighbour(3, '10.0.0.5', '02:00:00:00:00:05')).toEqual(hex(
+      '02 00 00 00 03 00 00 00 80 00 00 00'  // AF_INET, pads, ifindex 3, NUD_PERMANENT, flags 0, type 0
+      + '08 00 01 00 0a 00 00 05'            // NDA_DST
+      + '0a 00 02 00 02 00 00 00 00 05 00 00', // NDA_LLADDR
+    ));
+    expect(encodeNeighbour(3, '10.0.0.5')).toEqual(hex('02 00 00 00 03 00 00 00 80 00 00 00' + '08 00 01 00 0a 00 00 05'));
+  });
+
+  test('fdb: AF_BRIDGE, NTF_SELF, NUD_PERMANENT, NDA_LLADDR + NDA_DST', () => {
+    expect(encodeFdb(9, '00:00:00:00:00:00', '192.0.2.1')).toEqual(hex(
+      '07 00 00 00 09 00 00 00 80 00 02 00'
+      + '0a 00 02 00 00 00 00 00 00 00 00 00'
+      + '08 00 01 00 c0 00 02 01',
+    ));
+  });
+
+  test('dumps', () => {
+    expect(encodeNeighDump(2)).toEqual(hex('02' + zeros(11)));
+    expect(encodeNeighDump(7)).toEqual(hex('07' + zeros(11)));
+  });
+});
