@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import * as path from 'node:path';
 import { DockerClient, dockerEndpoint } from '../docker/client';
 import { DockerSync } from '../docker/sync';
+import { IptablesFirewall } from '../firewall/iptables';
 import { formatCidr } from '../ipam/cidr';
 import { Ipam, type IpamCollections } from '../ipam/ipam';
 import { RtNetlink } from '../netlink/rtnetlink';
@@ -37,9 +38,10 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
   const store = new SqliteStore<IpamCollections & NetworkCollections>(path.join(config.stateDir, 'weft.db'));
   const netlink = await RtNetlink.open();
   const mtu = config.mtu ?? deriveMtu(await netlink.listLinks(), await netlink.listRoutes());
-  const networks = new Networks({ store, netlink, clock, log: log.child({ c: 'network' }), mtu });
+  const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
+  const networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu });
   const ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s));
-  const reconciler = new Reconciler({ networks, ipam, netlink, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.name });
+  const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.name });
   await reconciler.kernel();
 
   const docker = new DockerClient(dockerEndpoint(config.dockerHost));

@@ -56,6 +56,7 @@ export class DockerSync {
           if (this.defaultNetwork.state === 'mismatch') this.log.warn(this.defaultNetwork.detail);
           else if (this.defaultNetwork.state === 'ready') this.log.info({ network: this.o.name, created: this.defaultNetwork.created }, 'default network ready');
         }
+        await this.reconciler.firewall();
         await this.reconciler.docker((id) => this.docker.network(id), () => this.docker.networks());
         this.lastReconcile = Date.now();
       } catch (e) {

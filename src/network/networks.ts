@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { type Cidr, contains, formatCidr, formatIp, parseCidr } from '../ipam/cidr';
 import { NetlinkError } from '../netlink/errors';
 import { ensureAddress, ensureBridge, removeLink } from '../netlink/ensure';
+import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';
 import type { Store } from '../store/types';
 import type { Clock } from '../util/clock';
@@ -42,6 +43,7 @@ export interface JoinResult {
 export interface NetworkDeps {
   store: Store<NetworkCollections>;
   netlink: Netlink;
+  firewall: Firewall;
   clock: Clock;
   log: Logger;
   /** MTU for networks that set none */
@@ -97,6 +99,7 @@ export class Networks {
         await this.applyNetwork(rec);
       } catch (e) {
         await removeLink(this.d.netlink, rec.bridge).catch(() => undefined);
+        await this.d.firewall.revokeBridge(rec.bridge).catch(() => undefined);
         throw kernelError(`create bridge ${rec.bridge}`, e);
       }
       this.d.store.put('networks', rec.id, rec);
@@ -107,6 +110,7 @@ export class Networks {
   async applyNetwork(rec: NetworkRecord): Promise<void> {
     await ensureBridge(this.d.netlink, { name: rec.bridge, mtu: rec.mtu, mac: rec.mac, up: true });
     if (rec.gateway) await ensureAddress(this.d.netlink, rec.bridge, `${rec.gateway}/${parseCidr(rec.subnet).prefix}`);
+    await this.d.firewall.allowBridge(rec.bridge);
   }
 
   /** idempotent; endpoints Docker forgot to delete go with the network */
@@ -118,6 +122,7 @@ export class Networks {
       await removeLink(this.d.netlink, rec.bridge).catch((e: unknown) => {
         throw kernelError(`delete bridge ${rec.bridge}`, e);
       });
+      await this.d.firewall.revokeBridge(rec.bridge);
       this.d.store.delete('networks', id);
     });
   }

@@ -10,6 +10,7 @@ import type { DockerNetwork } from '../docker/client';
 import type { Ipam } from '../ipam/ipam';
 import { formatCidr, formatIp } from '../ipam/cidr';
 import { removeLink } from '../netlink/ensure';
+import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';
 import type { Clock } from '../util/clock';
 import type { EndpointRecord, NetworkRecord } from './model';
@@ -46,7 +47,7 @@ export function staleEndpoints(
 
 export class Reconciler {
   constructor(
-    private readonly d: { networks: Networks; ipam: Ipam; netlink: Netlink; clock: Clock; log: Logger; ipamDriver: string },
+    private readonly d: { networks: Networks; ipam: Ipam; netlink: Netlink; firewall: Firewall; clock: Clock; log: Logger; ipamDriver: string },
   ) {}
 
   async kernel(): Promise<void> {
@@ -64,6 +65,14 @@ export class Reconciler {
     for (const name of orphanDevices(names, networks.networks(), networks.endpoints())) {
       log.info({ device: name }, 'removing device left from an earlier run');
       await removeLink(netlink, name).catch((e: unknown) => log.warn({ err: e, device: name }, 'could not remove device'));
+      if (name.startsWith(BRIDGE_PREFIX)) await this.d.firewall.revokeBridge(name).catch(() => undefined);
+    }
+  }
+
+  /** the rules Docker may have dropped (a dockerd restart re-creates its chains) */
+  async firewall(): Promise<void> {
+    for (const net of this.d.networks.networks()) {
+      await this.d.firewall.allowBridge(net.bridge).catch((e: unknown) => this.d.log.warn({ err: e, bridge: net.bridge }, 'could not ensure firewall rule'));
     }
   }
 

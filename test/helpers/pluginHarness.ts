@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseCidr } from '../../src/ipam/cidr';
 import { Ipam, type IpamCollections } from '../../src/ipam/ipam';
+import { FakeFirewall } from '../../src/firewall/fake';
 import { FakeNetlink } from '../../src/netlink/fake';
 import type { NetworkCollections } from '../../src/network/model';
 import { Networks } from '../../src/network/networks';
@@ -20,6 +21,7 @@ import { silentLogger } from '../../src/util/log';
 export interface Harness {
   socket: string;
   netlink: FakeNetlink;
+  firewall: FakeFirewall;
   store: MemoryStore<IpamCollections & NetworkCollections>;
   ipam: Ipam;
   networks: Networks;
@@ -34,7 +36,8 @@ export async function startHarness(): Promise<Harness> {
   const netlink = new FakeNetlink();
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeClock();
-  const networks = new Networks({ store, netlink, clock, log: silentLogger, mtu: 1450 });
+  const firewall = new FakeFirewall();
+  const networks = new Networks({ store, netlink, firewall, clock, log: silentLogger, mtu: 1450 });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);
   const raw = async (method: string, body: string | Buffer) => {
@@ -48,7 +51,7 @@ export async function startHarness(): Promise<Harness> {
     return { status: r.status, json };
   };
   return {
-    socket, netlink, store, ipam, networks, raw,
+    socket, netlink, firewall, store, ipam, networks, raw,
     call: (method, body) => raw(method, JSON.stringify(body)),
     close: () => new Promise((resolve) => {
       server.close(() => resolve());

@@ -48,6 +48,7 @@ test('the whole lifecycle Docker drives, and nothing left after', async () => {
   const bridge = await h.netlink.getLink(`weft-${NET.slice(0, 10)}`);
   expect(bridge?.kind).toBe('bridge');
   expect(bridge?.mtu).toBe(1450);
+  expect([...h.firewall.allowed]).toEqual([bridge!.name]);
   expect(await h.netlink.listAddresses(bridge!.name)).toEqual([{ ifindex: bridge!.index, cidr: '10.40.0.1/24' }]);
 
   const c = await runContainer(poolId, '10.40.0.50');
@@ -76,6 +77,7 @@ test('the whole lifecycle Docker drives, and nothing left after', async () => {
   expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
   expect(h.ipam.status()).toEqual([]);
   expect(h.networks.networks()).toEqual([]);
+  expect(h.firewall.allowed.size).toBe(0);
 });
 
 test('deletes of things already gone succeed', async () => {
