@@ -29,9 +29,7 @@ function program(): Command {
     .option('--mtu <bytes>', 'MTU of weft networks (default: the underlay MTU less 50)')
     .addOption(new Option('--log-level <level>', 'log level').default(DEFAULTS.logLevel))
     .option('--no-default-network', 'do not create the default network "weft" in Docker')
-    .action(async (peers: string[], opts: Record<string, unknown>, cmd: Command) => {
-      const given = process.argv.slice(process.argv.indexOf('launch') + 1).filter((a) => a !== '--foreground');
-      void cmd;
+    .action(async (peers: string[], opts: Record<string, unknown>) => {
       await launch(peers, {
         foreground: opts.foreground === true,
         name: opts.name as string,
@@ -44,7 +42,7 @@ function program(): Command {
         mtu: opts.mtu as string | undefined,
         logLevel: opts.logLevel as string,
         defaultNetwork: opts.defaultNetwork !== false,
-      }, given);
+      });
     });
 
   p.command('stop')

@@ -2,7 +2,7 @@
  * weft on one host, end to end: a real dockerd in a lab host (scripts/lab),
  * the real daemon launched with bin/weft, real containers.
  */
-import { docker, labUp, restartDockerd, sh, shOk } from './lab';
+import { docker, labDown, labUp, restartDockerd, sh, shOk } from './lab';
 
 const H = 'h1';
 const weft = (args: string) => sh(H, `bin/weft ${args}`);
@@ -45,7 +45,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await sh(H, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; true');
   await weft('stop');
-}, 120_000);
+  await labDown();
+}, 180_000);
 
 test('launch creates the default network; containers on it get addresses in 10.32.0.0/12 and reach each other and the gateway', async () => {
   const nets = await docker(H, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);

@@ -18,7 +18,7 @@ export interface LaunchOptions extends RawOptions {
 
 const START_TIMEOUT_MS = 30_000;
 
-export async function launch(peers: string[], o: LaunchOptions, argv: string[]): Promise<void> {
+export async function launch(peers: string[], o: LaunchOptions): Promise<void> {
   if (peers.length > 0) {
     throw new CliError(`weft launch: peers (${peers.join(' ')}) need the mesh, which this version of weft does not have yet; launch without them`);
   }
@@ -27,7 +27,22 @@ export async function launch(peers: string[], o: LaunchOptions, argv: string[]):
   if (other !== undefined) throw new CliError(`weft is already running (pid ${other}); 'weft stop' first`);
   if (await pluginAnswers(config.socketPath)) throw new CliError(`something already answers on ${config.socketPath}; is another weft running?`);
   if (o.foreground) return foreground(config);
-  return background(config, argv);
+  return background(config, daemonArgs(o));
+}
+
+/** the background daemon is this same command with --foreground and the options as given */
+export function daemonArgs(o: RawOptions): string[] {
+  const flags: Array<[keyof RawOptions, string]> = [
+    ['name', '--name'], ['stateDir', '--state-dir'], ['pidFile', '--pid-file'], ['logFile', '--log-file'], ['statusAddr', '--status-addr'],
+    ['ipallocRange', '--ipalloc-range'], ['ipallocDefaultSubnet', '--ipalloc-default-subnet'], ['mtu', '--mtu'], ['logLevel', '--log-level'],
+  ];
+  const args: string[] = [];
+  for (const [key, flag] of flags) {
+    const v = o[key];
+    if (typeof v === 'string') args.push(flag, v);
+  }
+  if (o.defaultNetwork === false) args.push('--no-default-network');
+  return args;
 }
 
 async function foreground(config: Config): Promise<void> {

@@ -1,0 +1,11 @@
+import { daemonArgs } from '../../../src/cli/commands/launch';
+import { buildConfig } from '../../../src/daemon/config';
+
+test('the background daemon gets the options it was launched with', () => {
+  const o = { stateDir: '/tmp/s', ipallocRange: '10.0.0.0/8', mtu: '1400', defaultNetwork: false, logLevel: 'debug' };
+  const args = daemonArgs(o);
+  expect(args).toEqual(['--state-dir', '/tmp/s', '--ipalloc-range', '10.0.0.0/8', '--mtu', '1400', '--log-level', 'debug', '--no-default-network']);
+  expect(daemonArgs({})).toEqual([]);
+  // and they mean the same configuration
+  expect(buildConfig(o, {})).toEqual(buildConfig({ ...o }, {}));
+});
