@@ -2,6 +2,7 @@
  * The daemon's configuration: defaults, and the parsing of each value with a
  * one-line error for a bad one. Pure.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Cidr, CidrError, containsCidr, formatCidr, parseCidr } from '../ipam/cidr';
 import { LOG_LEVELS, type LogLevel } from '../util/log';
@@ -22,6 +23,15 @@ export interface Config {
   dockerHost?: string;
   /** create the default network `weft` in Docker when missing */
   defaultNetwork: boolean;
+  /** mesh: peers to connect to at launch ("ip" or "ip:port") */
+  peers: string[];
+  /** mesh UDP port */
+  port: number;
+  /** the address other peers reach this one at; undefined: the underlay's address */
+  advertise?: string;
+  /** mesh password (--password or WEFT_PASSWORD); undefined: no encryption */
+  password?: string;
+  nickname: string;
 }
 
 export class ConfigError extends Error {
@@ -36,6 +46,7 @@ export const DEFAULTS = {
   range: '10.32.0.0/12',
   defaultSubnet: '10.32.0.0/16',
   logLevel: 'info' as LogLevel,
+  port: 6783,
 };
 
 export interface RawOptions {
@@ -49,6 +60,11 @@ export interface RawOptions {
   mtu?: string;
   logLevel?: string;
   defaultNetwork?: boolean;
+  peers?: string[];
+  port?: string;
+  advertise?: string;
+  password?: string;
+  nickname?: string;
 }
 
 export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env): Config {
@@ -73,7 +89,39 @@ export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env)
     logLevel: logLevel(o.logLevel ?? DEFAULTS.logLevel),
     ...(env.DOCKER_HOST ? { dockerHost: env.DOCKER_HOST } : {}),
     defaultNetwork: o.defaultNetwork ?? true,
+    peers: (o.peers ?? []).map((p) => peerAddr(p, o.port)),
+    port: portOption(o.port),
+    ...(o.advertise !== undefined ? { advertise: peerAddr(o.advertise, o.port) } : {}),
+    ...passwordOption(o.password ?? env.WEFT_PASSWORD),
+    nickname: nicknameOption(o.nickname ?? os.hostname()),
   };
+}
+
+function portOption(v: string | undefined): number {
+  if (v === undefined) return DEFAULTS.port;
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new ConfigError(`--port ${JSON.stringify(v)}: an integer from 1 to 65535`);
+  return Number(v);
+}
+
+/** "1.2.3.4" or "1.2.3.4:6783" → "1.2.3.4:PORT" */
+export function peerAddr(v: string, port?: string): string {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(v);
+  if (!m || m[1].split('.').some((o) => Number(o) > 255) || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+    throw new ConfigError(`peer ${JSON.stringify(v)}: expected an IPv4 address, optionally with :port`);
+  }
+  return `${m[1]}:${m[2] ?? portOption(port)}`;
+}
+
+function passwordOption(v: string | undefined): { password?: string } {
+  if (v === undefined || v === '') return {};
+  if (v.length < 8) throw new ConfigError('--password: at least 8 characters');
+  return { password: v };
+}
+
+function nicknameOption(v: string): string {
+  const n = v.trim().slice(0, 64);
+  if (!/^[\w.-]+$/.test(n)) throw new ConfigError(`--nickname ${JSON.stringify(v)}: letters, digits, '.', '-' and '_'`);
+  return n;
 }
 
 /** the first /16 of the default range; a user-given range smaller than /16 is its own default subnet */

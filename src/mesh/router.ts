@@ -1,0 +1,193 @@
+/**
+ * The mesh on one peer: frames in and out of the transport (sealed when there is
+ * a password), heartbeats for liveness and round-trip times, and dispatch to
+ * gossip and RPC. A frame that fails to decode or authenticate is counted and
+ * dropped; its sender is never listed as a peer.
+ */
+import type { Logger } from 'pino';
+import type { Scheduler, TimerHandle } from '../util/scheduler';
+import { type Opener, type Sealer } from './crypto';
+import { decodeEnvelope, encodeEnvelope } from './envelope';
+import { ChannelId } from './gossip/channel';
+import { GossipEngine } from './gossip/engine';
+import { SegmentChannel } from './gossip/segments';
+import type { Link } from './link';
+import { Membership, type PeerInfo, type PeerStatus } from './membership';
+import { MessageType } from './messageTypes';
+import type { PeerId } from './peerId';
+import { Rpc } from './rpc';
+import { DropCounter } from './stats';
+import type { Addr, Transport } from './transport/types';
+
+export interface MeshOptions {
+  nickname: string;
+  /** the address other peers should use for us */
+  advertise: Addr;
+  heartbeatMs: number;
+  suspectMs: number;
+  deadMs: number;
+  antiEntropyMs: number;
+  fanout: number;
+}
+
+export const DEFAULT_MESH_TIMES = { heartbeatMs: 500, suspectMs: 1500, deadMs: 3000, antiEntropyMs: 1000, fanout: 3 };
+
+export interface MeshCrypto {
+  sealer: Sealer;
+  opener: Opener;
+}
+
+export class Mesh implements Link {
+  readonly drops = new DropCounter();
+  readonly membership: Membership;
+  readonly gossip: GossipEngine;
+  readonly rpc: Rpc;
+  /** identity of every peer, gossiped: each writes its own */
+  readonly peersChannel: SegmentChannel<PeerInfo>;
+  readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+  private timers: TimerHandle[] = [];
+  private readonly rejectedFrom = new Map<Addr, number>();
+
+  constructor(
+    readonly self: PeerId,
+    private readonly transport: Transport,
+    private readonly scheduler: Scheduler,
+    private readonly o: MeshOptions,
+    private readonly crypto: MeshCrypto | undefined,
+    random: () => number,
+    private readonly log?: Logger,
+  ) {
+    this.membership = new Membership(self, o);
+    this.gossip = new GossipEngine(this, scheduler, random, this.drops, o);
+    this.rpc = new Rpc(this, scheduler, this.drops);
+    this.peersChannel = new SegmentChannel<PeerInfo>(ChannelId.Peers, self, { validate: validatePeerInfo });
+    this.gossip.add(this.peersChannel);
+    transport.onReceive((data, from) => this.receive(data, from));
+  }
+
+  start(): void {
+    this.peersChannel.publish({ nickname: this.o.nickname, addr: this.o.advertise });
+    this.gossip.start();
+    this.timers.push(this.scheduler.every(this.o.heartbeatMs, () => this.heartbeat()));
+    this.heartbeat();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+    this.gossip.stop();
+    this.rpc.close();
+    await this.transport.close();
+  }
+
+  connect(addr: Addr): void {
+    this.membership.addTarget(addr);
+    this.sendTo(addr, MessageType.Heartbeat, this.heartbeatPayload());
+  }
+
+  forget(addr: Addr): boolean {
+    return this.membership.removeTarget(addr);
+  }
+
+  peers(): PeerStatus[] {
+    const now = this.scheduler.now();
+    return this.peersChannel
+      .all()
+      .filter((s) => s.writer !== this.self)
+      .map((s) => this.membership.status(s.writer, s.data, now));
+  }
+
+  /** every peer that answers, including ones whose identity has not reached us by gossip yet */
+  alivePeers(): PeerId[] {
+    return this.membership.answering(this.scheduler.now());
+  }
+
+  send(to: PeerId, type: number, payload: Buffer): void {
+    const addr = this.membership.addrOf(to, this.peersChannel.get(to)?.data.addr);
+    if (addr) this.sendTo(addr, type, payload);
+  }
+
+  private sendTo(addr: Addr, type: number, payload: Buffer): void {
+    const frame = encodeEnvelope({ type, sender: this.self, payload, ...(this.crypto ? { sealer: this.crypto.sealer } : {}) });
+    this.traffic.framesOut++;
+    this.traffic.bytesOut += frame.length;
+    this.transport.send(addr, frame);
+  }
+
+  private heartbeat(): void {
+    const payload = this.heartbeatPayload();
+    const sent = new Set<Addr>();
+    for (const s of this.peersChannel.all()) {
+      if (s.writer === this.self) continue;
+      const addr = this.membership.addrOf(s.writer, s.data.addr);
+      if (addr && !sent.has(addr)) {
+        sent.add(addr);
+        this.sendTo(addr, MessageType.Heartbeat, payload);
+      }
+    }
+    // addresses the user named whose peer we do not know yet
+    for (const addr of this.membership.configuredTargets()) if (!sent.has(addr)) this.sendTo(addr, MessageType.Heartbeat, payload);
+  }
+
+  /** 8 bytes: the send time, echoed in the ack for the round-trip time */
+  private heartbeatPayload(): Buffer {
+    const b = Buffer.allocUnsafe(8);
+    b.writeDoubleBE(this.scheduler.now(), 0);
+    return b;
+  }
+
+  private receive(data: Buffer, from: Addr): void {
+    const env = decodeEnvelope(data, this.crypto?.opener);
+    if (!env.ok) {
+      this.drops.count(env.reason);
+      this.noteRejected(from, env.reason);
+      return;
+    }
+    if (env.sender === this.self) return this.drops.count('fromSelf');
+    this.traffic.framesIn++;
+    this.traffic.bytesIn += data.length;
+    const now = this.scheduler.now();
+    if (this.membership.heard(env.sender, from, now)) {
+      this.log?.info({ peer: env.sender, addr: from }, 'peer connected');
+      // a peer seen for the first time (or again) gets our whole state at once
+      this.gossip.antiEntropy(env.sender);
+    }
+    switch (env.type) {
+      case MessageType.Heartbeat:
+        return this.sendTo(from, MessageType.HeartbeatAck, env.payload);
+      case MessageType.HeartbeatAck: {
+        const t = env.payload.length === 8 ? env.payload.readDoubleBE(0) : NaN;
+        if (Number.isFinite(t) && t <= now) this.membership.rtt(env.sender, now - t);
+        else this.drops.count('badHeartbeatAck');
+        return;
+      }
+      case MessageType.Gossip:
+        return this.gossip.handle(env.sender, env.payload);
+      case MessageType.Request:
+        return this.rpc.handleRequest(env.sender, env.payload);
+      case MessageType.Reply:
+        return this.rpc.handleReply(env.payload);
+      default:
+        return this.drops.count('unknownType');
+    }
+  }
+
+  /** one log line per address and minute, so a peer with the wrong password is visible but cannot flood the log */
+  private noteRejected(from: Addr, reason: string): void {
+    const now = this.scheduler.now();
+    const last = this.rejectedFrom.get(from);
+    if (last !== undefined && now - last < 60_000) return;
+    this.rejectedFrom.set(from, now);
+    if (this.rejectedFrom.size > 1024) this.rejectedFrom.clear();
+    const hint = reason === 'authFailed' ? ' (wrong password?)' : reason === 'unencrypted' ? ' (peer has no password)' : reason === 'encrypted' ? ' (peer has a password, we have none)' : '';
+    this.log?.warn({ addr: from, reason }, `refused a frame from ${from}: ${reason}${hint}`);
+  }
+}
+
+function validatePeerInfo(d: unknown): PeerInfo {
+  const o = d as { nickname?: unknown; addr?: unknown };
+  if (!o || typeof o.nickname !== 'string' || o.nickname.length > 64 || typeof o.addr !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(o.addr)) {
+    throw new Error('bad peer info');
+  }
+  return { nickname: o.nickname, addr: o.addr };
+}

@@ -1,0 +1,92 @@
+/**
+ * The real transport: one IPv4 UDP socket (dgram-as-promised). Sends are fire
+ * and forget; every refusal or error is counted, never thrown, because a peer
+ * going away must not take this one down.
+ */
+import { MAX_FRAME } from '../envelope';
+import { DropCounter } from '../stats';
+import { formatAddr, tryParseAddr } from './addr';
+import type { Addr, ReceiveHandler, Transport, TransportStats } from './types';
+
+// type-only: the package is ESM and is loaded with import() in open()
+type Dgram = typeof import('dgram-as-promised', { with: { 'resolution-mode': 'import' } });
+type Socket = ReturnType<Dgram['DgramAsPromised']['createSocket']>;
+
+export interface UdpOptions {
+  /** IPv4 address to bind, e.g. "0.0.0.0" or "127.0.0.1" */
+  host: string;
+  /** 0 picks a free port */
+  port: number;
+  /** told about a handler that threw (counted as 'handlerError' either way) */
+  onError?: (err: unknown) => void;
+}
+
+export type UdpDropReason = 'tooLarge' | 'badAddr' | 'closed' | 'sendError' | 'noHandler' | 'handlerError';
+
+export class UdpTransport implements Transport {
+  readonly drops = new DropCounter<UdpDropReason>();
+  private handler: ReceiveHandler | undefined;
+  private closing: Promise<void> | undefined;
+  private sent = 0;
+  private received = 0;
+  private readonly sendFailed = () => this.drops.count('sendError');
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly address: Addr,
+    private readonly onError: ((err: unknown) => void) | undefined,
+  ) {}
+
+  static async open(o: UdpOptions): Promise<UdpTransport> {
+    if (!tryParseAddr(`${o.host}:1`)) throw new RangeError(`bind host ${JSON.stringify(o.host)} is not an IPv4 address`);
+    if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new RangeError(`bind port ${o.port} is not in 0..65535`);
+    const { DgramAsPromised } = await import('dgram-as-promised');
+    let self: UdpTransport | undefined;
+    // The 'message' callback, not a recv() loop: one long-lived listener, no
+    // promise per datagram, and no moment where a datagram finds no listener.
+    const socket = DgramAsPromised.createSocket({ type: 'udp4' }, (msg, rinfo) => self?.receive(msg, `${rinfo.address}:${rinfo.port}`));
+    try {
+      const bound = await socket.bind({ address: o.host, port: o.port, exclusive: true });
+      self = new UdpTransport(socket, formatAddr({ host: bound.address, port: bound.port }), o.onError);
+      return self;
+    } catch (e) {
+      socket.destroy();
+      throw e;
+    }
+  }
+
+  get stats(): TransportStats {
+    return { sent: this.sent, received: this.received, dropped: this.drops.snapshot() };
+  }
+
+  send(to: Addr, data: Uint8Array): void {
+    if (this.closing) return this.drops.count('closed');
+    if (data.length > MAX_FRAME) return this.drops.count('tooLarge');
+    const dest = tryParseAddr(to);
+    if (!dest) return this.drops.count('badAddr');
+    this.sent++;
+    this.socket.send(data, dest.port, dest.host).catch(this.sendFailed);
+  }
+
+  onReceive(handler: ReceiveHandler): void {
+    this.handler = handler;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.socket.close().catch(() => undefined);
+    return this.closing;
+  }
+
+  private receive(data: Buffer, from: Addr): void {
+    if (this.closing) return;
+    this.received++;
+    const h = this.handler;
+    if (!h) return this.drops.count('noHandler');
+    try {
+      h(data, from);
+    } catch (e) {
+      this.drops.count('handlerError');
+      this.onError?.(e);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * UdpTransport on real sockets, loopback only. Run inside `unshare --net`
+ * with --experimental-vm-modules (dgram-as-promised is ESM).
+ */
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { deriveKey, Opener, Sealer } from '../../../src/mesh/crypto';
+import { decodeEnvelope, encodeEnvelope, MAX_FRAME } from '../../../src/mesh/envelope';
+import { MessageType } from '../../../src/mesh/messageTypes';
+import { UdpTransport } from '../../../src/mesh/transport/udp';
+import type { Addr } from '../../../src/mesh/transport/types';
+
+const LO = '127.0.0.1';
+const open: UdpTransport[] = [];
+
+beforeAll(() => {
+  execFileSync('ip', ['link', 'set', 'lo', 'up']);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+async function transport(): Promise<UdpTransport> {
+  const t = await UdpTransport.open({ host: LO, port: 0 });
+  open.push(t);
+  return t;
+}
+
+interface Got {
+  data: Buffer;
+  from: Addr;
+}
+
+function collect(t: UdpTransport): Got[] {
+  const got: Got[] = [];
+  t.onReceive((data, from) => got.push({ data, from }));
+  return got;
+}
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('two transports exchange datagrams both ways; from is the sender address', async () => {
+  const a = await transport();
+  const b = await transport();
+  expect(a.address).toMatch(/^127\.0\.0\.1:\d+$/);
+  expect(a.address).not.toBe(b.address);
+  const atA = collect(a);
+  const atB = collect(b);
+  for (let i = 0; i < 50; i++) a.send(b.address, Buffer.from(`a${i}`));
+  for (let i = 0; i < 50; i++) b.send(a.address, Buffer.from(`b${i}`));
+  await until(() => atA.length === 50 && atB.length === 50);
+  expect(new Set(atB.map((g) => g.data.toString()))).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `a${i}`)));
+  expect(atB.every((g) => g.from === a.address)).toBe(true);
+  expect(atA.every((g) => g.from === b.address)).toBe(true);
+  expect(a.stats).toEqual({ sent: 50, received: 50, dropped: {} });
+});
+
+test('sealed envelopes survive the trip and open on the other side', async () => {
+  const key = deriveKey('kernel test');
+  const a = await transport();
+  const b = await transport();
+  const atB = collect(b);
+  const payload = Buffer.alloc(1400, 0x5a);
+  a.send(b.address, encodeEnvelope({ type: MessageType.Gossip, sender: '00000000000000aa', payload, sealer: new Sealer(key) }));
+  await until(() => atB.length === 1);
+  expect(decodeEnvelope(atB[0].data, new Opener(key))).toEqual({ ok: true, type: MessageType.Gossip, sender: '00000000000000aa', payload });
+});
+
+test('oversized sends and bad addresses are counted, not thrown; a full-size frame goes through', async () => {
+  const a = await transport();
+  const b = await transport();
+  const atB = collect(b);
+  expect(() => a.send(b.address, Buffer.alloc(MAX_FRAME + 1))).not.toThrow();
+  expect(() => a.send('not an address', Buffer.from('x'))).not.toThrow();
+  a.send(b.address, Buffer.alloc(MAX_FRAME, 1));
+  await until(() => atB.length === 1);
+  expect(atB[0].data.length).toBe(MAX_FRAME);
+  expect(a.stats).toEqual({ sent: 1, received: 0, dropped: { badAddr: 1, tooLarge: 1 } });
+});
+
+test('an unreachable peer is not an error for the sender', async () => {
+  const a = await transport();
+  const probe = await transport();
+  const dead = probe.address;
+  await probe.close();
+  for (let i = 0; i < 5; i++) a.send(dead, Buffer.from('anyone?'));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(a.stats.sent).toBe(5);
+});
+
+test('garbage from a raw socket reaches the handler as bytes; the envelope rejects it', async () => {
+  const b = await transport();
+  const atB = collect(b);
+  const raw = createSocket('udp4');
+  const garbage = Buffer.from('definitely not a weft frame');
+  await new Promise<void>((resolve, reject) => raw.send(garbage, Number(b.address.split(':')[1]), LO, (e) => (e ? reject(e) : resolve())));
+  await until(() => atB.length === 1);
+  raw.close();
+  expect(atB[0].data).toEqual(garbage);
+  expect(decodeEnvelope(atB[0].data)).toEqual({ ok: false, reason: 'badMagic' });
+});
+
+test('a throwing handler is counted and reported, and the socket keeps receiving', async () => {
+  const errors: unknown[] = [];
+  const b = await UdpTransport.open({ host: LO, port: 0, onError: (e) => errors.push(e) });
+  open.push(b);
+  const a = await transport();
+  let n = 0;
+  b.onReceive(() => {
+    n++;
+    if (n === 1) throw new Error('handler bug');
+  });
+  a.send(b.address, Buffer.from('1'));
+  a.send(b.address, Buffer.from('2'));
+  await until(() => n === 2);
+  expect(b.stats.dropped).toEqual({ handlerError: 1 });
+  expect(errors).toHaveLength(1);
+});
+
+test('close is idempotent; a closed transport sends nothing and frees its port', async () => {
+  const a = await UdpTransport.open({ host: LO, port: 0 });
+  const port = Number(a.address.split(':')[1]);
+  await Promise.all([a.close(), a.close()]);
+  await a.close();
+  a.send('127.0.0.1:9', Buffer.from('x'));
+  expect(a.stats.dropped).toEqual({ closed: 1 });
+  const again = await UdpTransport.open({ host: LO, port });
+  open.push(again);
+  expect(again.address).toBe(`${LO}:${port}`);
+});
+
+test('open refuses a bad host or port, and a port in use', async () => {
+  await expect(UdpTransport.open({ host: 'localhost', port: 0 })).rejects.toThrow(/not an IPv4 address/);
+  await expect(UdpTransport.open({ host: LO, port: 70000 })).rejects.toThrow(/0\.\.65535/);
+  const a = await transport();
+  await expect(UdpTransport.open({ host: LO, port: Number(a.address.split(':')[1]) })).rejects.toThrow(/EADDRINUSE/);
+});

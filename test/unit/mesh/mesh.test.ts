@@ -1,0 +1,104 @@
+import { addrOf, idOf, simulate } from './meshSim';
+
+const alive = (ids: string[]) => ids.sort();
+
+test('a new peer names one existing peer and learns them all; all list each other as live', () => {
+  const sim = simulate();
+  const [a, b, c] = [sim.add(0), sim.add(1), sim.add(2)];
+  b.connect(addrOf(0));
+  c.connect(addrOf(0));
+  sim.run(2000);
+  for (const [m, others] of [[a, [1, 2]], [b, [0, 2]], [c, [0, 1]]] as const) {
+    expect(alive(m.alivePeers())).toEqual(others.map(idOf));
+    expect(m.peers().every((p) => p.state === 'alive' && p.rttMs !== undefined)).toBe(true);
+  }
+  expect(b.peers().find((p) => p.id === idOf(2))?.nickname).toBe('p2');
+});
+
+test('a cut-off peer is marked dead within 3 s and comes back by itself', () => {
+  const sim = simulate();
+  const ms = [0, 1, 2].map((i) => sim.add(i));
+  ms[1].connect(addrOf(0));
+  ms[2].connect(addrOf(0));
+  sim.run(2000);
+  sim.net.partition([addrOf(2)], [addrOf(0), addrOf(1)]);
+  sim.run(3100);
+  expect(ms[0].peers().find((p) => p.id === idOf(2))?.state).toBe('dead');
+  expect(ms[2].alivePeers()).toEqual([]);
+  sim.net.heal();
+  sim.run(1500);
+  expect(alive(ms[0].alivePeers())).toEqual([idOf(1), idOf(2)]);
+  expect(alive(ms[2].alivePeers())).toEqual([idOf(0), idOf(1)]);
+});
+
+test('a peer with the wrong or no password is refused, counted and never listed', () => {
+  const sim = simulate();
+  const a = sim.add(0, 'correct horse');
+  const b = sim.add(1, 'correct horse');
+  const wrong = sim.add(2, 'battery staple');
+  const none = sim.add(3);
+  b.connect(addrOf(0));
+  wrong.connect(addrOf(0));
+  none.connect(addrOf(0));
+  sim.run(3000);
+  expect(a.alivePeers()).toEqual([idOf(1)]);
+  expect(a.peers().map((p) => p.id)).toEqual([idOf(1)]);
+  expect(a.drops.get('authFailed')).toBeGreaterThan(0);
+  expect(a.drops.get('unencrypted')).toBeGreaterThan(0);
+  expect(wrong.peers()).toEqual([]);
+  expect(none.peers()).toEqual([]);
+});
+
+test('malformed datagrams are counted and dropped, never a crash', () => {
+  const sim = simulate();
+  const a = sim.add(0);
+  const raw = sim.net.transport('10.9.9.9:6783');
+  for (let i = 0; i < 200; i++) raw.send(addrOf(0), Buffer.from(Array.from({ length: i }, (_, j) => (i * 31 + j * 7) & 255)));
+  raw.send(addrOf(0), Buffer.concat([Buffer.from('WEFT'), Buffer.from([1, 0, 3, 0]), Buffer.from(idOf(5), 'hex'), Buffer.from([1, 99, 0])]));
+  sim.run(500);
+  expect(a.drops.total).toBeGreaterThan(190);
+  expect(a.peers()).toEqual([]);
+});
+
+test('rpc: request/reply, remote errors, timeouts', async () => {
+  const sim = simulate();
+  const [a, b] = [sim.add(0), sim.add(1)];
+  b.connect(addrOf(0));
+  sim.run(1000);
+  b.rpc.on('echo', (_from, _op, body) => ({ got: body }));
+  b.rpc.on('fail', () => {
+    throw new Error('nope');
+  });
+  const ok = a.rpc.request(idOf(1), 'echo', { x: 1 }, 1000);
+  const bad = a.rpc.request(idOf(1), 'fail', {}, 1000);
+  const unknown = a.rpc.request(idOf(1), 'what', {}, 1000);
+  sim.run(100, 10);
+  await expect(ok).resolves.toEqual({ got: { x: 1 } });
+  await expect(bad).rejects.toThrow('nope');
+  await expect(unknown).rejects.toThrow('unknown request what');
+  sim.net.partition([addrOf(0)], [addrOf(1)]);
+  const lost = a.rpc.request(idOf(1), 'echo', {}, 500);
+  sim.run(600, 10);
+  await expect(lost).rejects.toThrow('did not answer');
+});
+
+test('200 peers with loss, duplication and reordering converge on membership; partitions heal', () => {
+  const N = 200;
+  const sim = simulate({ loss: 0.05, duplicate: 0.02, jitterMs: 20 }, { heartbeatMs: 2000, suspectMs: 5000, deadMs: 8000 });
+  for (let i = 0; i < N; i++) sim.add(i);
+  // each new peer names one random earlier peer
+  for (let i = 1; i < N; i++) sim.meshes[i].connect(addrOf((i * 7919) % i));
+  sim.run(15_000, 100);
+  const full = (i: number) => sim.meshes[i].peersChannel.all().length === N;
+  expect(sim.meshes.filter((_, i) => !full(i))).toHaveLength(0);
+  // split in two halves, then heal: everyone sees everyone alive again
+  const left = Array.from({ length: N / 2 }, (_, i) => addrOf(i));
+  const right = Array.from({ length: N / 2 }, (_, i) => addrOf(i + N / 2));
+  sim.net.partition(left, right);
+  sim.run(9000, 100);
+  expect(sim.meshes[0].alivePeers().length).toBeLessThan(N / 2);
+  sim.net.heal();
+  sim.run(8000, 100);
+  const lonely = sim.meshes.filter((m) => m.alivePeers().length < N - 1 - 10);
+  expect(lonely).toHaveLength(0);
+}, 120_000);
