@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, DEFAULTS } from '../daemon/config';
 import { VERSION } from '../version';
 import { launch } from './commands/launch';
+import { connect, forget } from './commands/peers';
 import { status } from './commands/status';
 import { stop } from './commands/stop';
 import { CliError } from './errors';
@@ -29,6 +30,10 @@ function program(): Command {
     .option('--mtu <bytes>', 'MTU of weft networks (default: the underlay MTU less 50)')
     .addOption(new Option('--log-level <level>', 'log level').default(DEFAULTS.logLevel))
     .option('--no-default-network', 'do not create the default network "weft" in Docker')
+    .option('--port <port>', 'mesh UDP port', String(DEFAULTS.port))
+    .option('--advertise <ip[:port]>', 'address other peers reach this one at (default: the underlay address)')
+    .option('--password <password>', 'encrypt and authenticate the mesh (or WEFT_PASSWORD)')
+    .option('--nickname <name>', 'this peer\'s name in status (default: the hostname)')
     .action(async (peers: string[], opts: Record<string, unknown>) => {
       await launch(peers, {
         foreground: opts.foreground === true,
@@ -42,6 +47,10 @@ function program(): Command {
         mtu: opts.mtu as string | undefined,
         logLevel: opts.logLevel as string,
         defaultNetwork: opts.defaultNetwork !== false,
+        port: opts.port as string,
+        advertise: opts.advertise as string | undefined,
+        password: opts.password as string | undefined,
+        nickname: opts.nickname as string | undefined,
       });
     });
 
@@ -55,6 +64,18 @@ function program(): Command {
     .option('--json', 'machine-readable')
     .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
     .action(async (opts: { json?: boolean; statusAddr: string }) => status(opts));
+
+  p.command('connect')
+    .description('connect to another weft peer at run time')
+    .argument('<peer>', 'ip[:port]')
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (peer: string, opts: { statusAddr: string }) => connect(peer, opts));
+
+  p.command('forget')
+    .description('stop connecting to a peer given with launch or connect')
+    .argument('<peer>', 'ip[:port]')
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (peer: string, opts: { statusAddr: string }) => forget(peer, opts));
 
   p.command('version')
     .description('print the version')

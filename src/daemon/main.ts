@@ -10,37 +10,79 @@ import { DockerSync } from '../docker/sync';
 import { IptablesFirewall } from '../firewall/iptables';
 import { formatCidr } from '../ipam/cidr';
 import { Ipam, type IpamCollections } from '../ipam/ipam';
+import { Ownership, type OwnershipCollections } from '../ipam/ownership';
+import { SpaceBroker } from '../ipam/spaceBroker';
+import { deriveKey, Opener, Sealer } from '../mesh/crypto';
+import type { Segment } from '../mesh/gossip/segments';
+import { seededRandom } from '../mesh/link';
+import type { PeerInfo } from '../mesh/membership';
+import { newPeerId } from '../mesh/peerId';
+import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
+import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
 import type { NetworkCollections } from '../network/model';
-import { deriveMtu } from '../network/mtu';
 import { Networks } from '../network/networks';
 import { Reconciler } from '../network/reconciler';
+import { deriveMtu, underlayAddress } from '../network/underlay';
 import { IpamDriver } from '../plugin/ipamDriver';
 import { NetworkDriver } from '../plugin/networkDriver';
 import { routes } from '../plugin/routes';
 import { listenUnix, pluginApp } from '../plugin/server';
-import { listenStatus } from '../status/server';
+import { listenApi } from '../status/api';
 import { SqliteStore } from '../store/sqlite';
-import { systemClock } from '../util/clock';
+import { systemScheduler } from '../util/scheduler';
 import { makeLogger } from '../util/log';
 import { VERSION } from '../version';
-import type { Config } from './config';
+import { type Config, peerAddr } from './config';
 import { removePid, runningPid, writePid } from './pidFile';
 
 export class AlreadyRunning extends Error {}
+
+type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo> };
 
 export async function runDaemon(config: Config): Promise<{ stop: () => Promise<void> }> {
   const other = runningPid(config.pidFile);
   if (other !== undefined) throw new AlreadyRunning(`weft is already running (pid ${other})`);
   writePid(config.pidFile);
   const log = makeLogger(config.logLevel);
-  const clock = systemClock;
-  const store = new SqliteStore<IpamCollections & NetworkCollections>(path.join(config.stateDir, 'weft.db'));
+  const clock = systemScheduler;
+  const store = new SqliteStore<Collections>(path.join(config.stateDir, 'weft.db'));
   const netlink = await RtNetlink.open();
-  const mtu = config.mtu ?? deriveMtu(await netlink.listLinks(), await netlink.listRoutes());
+  const [links, routesNow, addrs] = [await netlink.listLinks(), await netlink.listRoutes(), await netlink.listAddresses()];
+  const mtu = config.mtu ?? deriveMtu(links, routesNow);
+
+  // the mesh: who we are, where peers reach us, the password
+  let self = store.get('meta', 'peerId');
+  if (!self) store.put('meta', 'peerId', (self = newPeerId()));
+  const advertise = config.advertise ?? `${underlayAddress(links, routesNow, addrs) ?? '127.0.0.1'}:${config.port}`;
+  const key = config.password ? deriveKey(config.password) : undefined;
+  const transport = await UdpTransport.open({ host: '0.0.0.0', port: config.port });
+  const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES },
+    key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
+  for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
+  mesh.peersChannel.onChange = (writers) => {
+    for (const w of writers) {
+      const seg = mesh.peersChannel.get(w);
+      if (seg) store.put('peers', w, seg);
+    }
+  };
+
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
   const networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu });
-  const ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s));
+  // address ownership: the first peer (launched without peers) claims the whole space; others wait for the ring
+  const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
+  mesh.gossip.add(ownership);
+  if (ownership.isEmpty && config.peers.length === 0) ownership.claimAll();
+  const nickname = (id: string) => mesh.peersChannel.get(id)?.data.nickname ?? id;
+  const broker: SpaceBroker = new SpaceBroker({
+    ownership,
+    rpc: mesh.rpc,
+    livePeers: () => mesh.alivePeers(),
+    isFree: (ip: number): boolean => ipam.isFree(ip),
+    nickname,
+    log: log.child({ c: 'ring' }),
+  });
+  const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker });
   const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.name });
   await reconciler.kernel();
 
@@ -53,30 +95,50 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
     retryMs: 1_000,
   });
 
+  mesh.start();
+  for (const p of config.peers) mesh.connect(p);
   const plugin = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), log.child({ c: 'plugin' })), config.socketPath);
-  const status = await listenStatus(config.statusAddr, () => ({
-    version: VERSION,
-    pid: process.pid,
-    name: config.name,
-    socket: config.socketPath,
-    stateDir: config.stateDir,
-    range: formatCidr(config.range),
-    defaultSubnet: formatCidr(config.defaultSubnet),
-    mtu,
-    docker: { checked: sync.checked, reachable: sync.reachable, defaultNetwork: sync.defaultNetwork },
-    networks: networks.networks(),
-    endpoints: networks.endpoints(),
-    pools: ipam.status(),
-  }));
+  const api = await listenApi(config.statusAddr, {
+    status: () => ({
+      version: VERSION,
+      pid: process.pid,
+      name: config.name,
+      socket: config.socketPath,
+      stateDir: config.stateDir,
+      range: formatCidr(config.range),
+      defaultSubnet: formatCidr(config.defaultSubnet),
+      mtu,
+      docker: { checked: sync.checked, reachable: sync.reachable, defaultNetwork: sync.defaultNetwork },
+      mesh: {
+        self: { id: self, nickname: config.nickname, addr: advertise },
+        encrypted: key !== undefined,
+        peers: mesh.peers(),
+        targets: mesh.membership.configuredTargets(),
+        drops: mesh.drops.snapshot(),
+        traffic: mesh.traffic,
+      },
+      ring: {
+        waiting: ownership.isEmpty,
+        owners: [...ownership.ownedIn(config.range)].map(([peer, addresses]) => ({ peer, nickname: peer === self ? config.nickname : nickname(peer), addresses })),
+        ...(ownership.conflict ? { conflict: { ...ownership.conflict, nickname: nickname(ownership.conflict.peer) } } : {}),
+      },
+      networks: networks.networks(),
+      endpoints: networks.endpoints(),
+      pools: ipam.status(),
+    }),
+    connect: (addr) => mesh.connect(peerAddr(addr, String(config.port))),
+    forget: (addr) => mesh.forget(peerAddr(addr, String(config.port))),
+  });
   sync.start();
-  log.info({ version: VERSION, socket: config.socketPath, status: `${config.statusAddr.host}:${config.statusAddr.port}`, mtu }, 'weft started');
+  log.info({ version: VERSION, peer: self, socket: config.socketPath, mesh: advertise, encrypted: key !== undefined, mtu }, 'weft started');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('weft stopping');
       sync.stop();
-      await Promise.all([closeServer(plugin), closeServer(status)]);
+      await Promise.all([closeServer(plugin), closeServer(api)]);
+      await mesh.stop();
       fs.rmSync(config.socketPath, { force: true });
       await netlink.close();
       store.close();

@@ -6,11 +6,13 @@
 import type { Clock } from '../util/clock';
 import type { Store } from '../store/types';
 import {
-  type Cidr, CidrError, containsCidr, equal, formatCidr, formatIp, overlaps, parseCidr, parseIp,
+  type Cidr, CidrError, contains, containsCidr, equal, formatCidr, formatIp, isUsable, overlaps, parseCidr, parseIp,
 } from './cidr';
 import { IpamError } from './errors';
 import { type Allocation, type AllocationKind, Pool } from './pool';
 import { formatPoolId, parsePoolId } from './poolId';
+import type { Ownership } from './ownership';
+import type { SpaceBroker } from './spaceBroker';
 import { pickSubnet } from './subnetPicker';
 
 export interface PoolRecord {
@@ -62,6 +64,16 @@ export interface PoolStatus {
 /** who, outside IPAM, already uses a subnet on this host (a weft network), for a clear refusal */
 export type SubnetUser = (subnet: Cidr) => string | undefined;
 
+/**
+ * Cluster mode: container addresses come only from space this peer owns in the
+ * ring; space it lacks is asked for through the broker. Gateway and aux
+ * addresses are the same on every host and are not subject to ownership.
+ */
+export interface ClusterIpam {
+  ownership: Ownership;
+  broker: SpaceBroker;
+}
+
 const allocKey = (subnet: Cidr, ip: number) => `${formatCidr(subnet)}|${formatIp(ip)}`;
 
 export class Ipam {
@@ -72,6 +84,7 @@ export class Ipam {
     private readonly clock: Clock,
     private readonly config: IpamConfig,
     private readonly subnetUser: SubnetUser = () => undefined,
+    private readonly cluster?: ClusterIpam,
   ) {
     for (const [, rec] of store.all('pools')) {
       const pool = new Pool(parseCidr(rec.subnet), rec.range ? parseCidr(rec.range) : undefined);
@@ -125,24 +138,28 @@ export class Ipam {
     this.pools.delete(formatCidr(subnet));
   }
 
-  requestAddress(req: AddressRequest): { address: string; allocation: Allocation } {
+  async requestAddress(req: AddressRequest): Promise<{ address: string; allocation: Allocation }> {
     const pool = this.poolOf(req.poolId);
     const kind: AllocationKind = req.gateway ? 'gateway' : req.mac ? 'endpoint' : 'reserved';
-    const now = this.clock.now();
     let a: Allocation;
     if (req.address !== '') {
       const ip = ipArg(req.address);
       const held = pool.allocation(ip);
       // Docker repeats the gateway request on replays; the same gateway again is no conflict.
       if (req.gateway && held?.kind === 'gateway') return { address: withPrefix(ip, pool.subnet), allocation: held };
-      a = pool.claim(ip, kind, now, req.mac);
+      if (held) pool.claim(ip, kind, this.clock.now()); // throws InUse with the message
+      if (kind === 'endpoint' && this.cluster && !this.cluster.ownership.owns(ip)) {
+        if (!isUsableIn(pool, ip)) pool.claim(ip, kind, this.clock.now()); // throws OutOfPool
+        await this.cluster.broker.acquireAddress(pool.subnet, ip);
+      }
+      a = pool.claim(ip, kind, this.clock.now(), req.mac);
     } else if (req.gateway) {
       const existing = [...pool.allocations()].find((x) => x.kind === 'gateway');
       if (existing) return { address: withPrefix(existing.ip, pool.subnet), allocation: existing };
       // Docker's convention: the first usable address of the subnet.
-      a = pool.claim(pool.subnet.prefix >= 31 ? pool.subnet.base : pool.subnet.base + 1, kind, now);
+      a = pool.claim(pool.subnet.prefix >= 31 ? pool.subnet.base : pool.subnet.base + 1, kind, this.clock.now());
     } else {
-      a = pool.allocate(kind, now, req.mac);
+      a = await this.allocateOwned(pool, kind, req.mac);
     }
     try {
       this.store.transaction(() => {
@@ -156,6 +173,28 @@ export class Ipam {
       throw e;
     }
     return { address: withPrefix(a.ip, pool.subnet), allocation: a };
+  }
+
+  /** an address from owned space; when none is left, more space from a peer, once */
+  private async allocateOwned(pool: Pool, kind: AllocationKind, mac?: string): Promise<Allocation> {
+    const c = this.cluster;
+    if (!c) return pool.allocate(kind, this.clock.now(), mac);
+    if (c.ownership.isEmpty) {
+      throw new IpamError('Exhausted', 'weft: this peer has not received the cluster\'s address ring yet (no peer has answered); try again shortly');
+    }
+    try {
+      return pool.allocate(kind, this.clock.now(), mac, c.ownership.rangesOf(c.ownership.self, pool.subnet));
+    } catch (e) {
+      if (!(e instanceof IpamError) || e.code !== 'Exhausted') throw e;
+      if (!(await c.broker.acquireSpace(pool.range ?? pool.subnet))) throw e;
+      return pool.allocate(kind, this.clock.now(), mac, c.ownership.rangesOf(c.ownership.self, pool.subnet));
+    }
+  }
+
+  /** false when any pool of this host holds ip: the donor's test before giving space away */
+  isFree(ip: number): boolean {
+    for (const p of this.pools.values()) if (p.allocation(ip)) return false;
+    return true;
   }
 
   /** idempotent: releasing a free address, or in an unknown pool, succeeds */
@@ -216,6 +255,10 @@ export class Ipam {
       createdAt: existing?.createdAt ?? this.clock.now(),
     });
   }
+}
+
+function isUsableIn(pool: Pool, ip: number): boolean {
+  return contains(pool.subnet, ip) && isUsable(pool.subnet, ip);
 }
 
 function sameRange(a: Cidr | undefined, b: Cidr | undefined): boolean {

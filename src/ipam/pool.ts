@@ -62,10 +62,21 @@ export class Pool {
     return this.take(ip, kind, at, mac);
   }
 
-  /** the next free address (within the ip-range, if any); Exhausted when none */
-  allocate(kind: AllocationKind, at: number, mac?: string): Allocation {
-    const window = this.range ? { from: this.range.base, to: this.range.base + 2 ** (32 - this.range.prefix) - 1 } : undefined;
-    const ip = this.space.allocate(window);
+  /**
+   * The next free address within the ip-range (if any) and within `owned` (the
+   * space this peer owns; everything when absent); Exhausted when none.
+   * Next-fit: the search starts at the cursor's range and wraps.
+   */
+  allocate(kind: AllocationKind, at: number, mac?: string, owned?: ReadonlyArray<{ start: number; end: number }>): Allocation {
+    const lo = this.range ? this.range.base : 0;
+    const hi = this.range ? this.range.base + 2 ** (32 - this.range.prefix) - 1 : 2 ** 32 - 1;
+    const windows = (owned ?? [{ start: 0, end: 2 ** 32 }])
+      .map((r) => ({ from: Math.max(r.start, lo), to: Math.min(r.end - 1, hi) }))
+      .filter((w) => w.from <= w.to);
+    const cursorIp = this.space.lo + this.space.nextOffset;
+    const first = Math.max(0, windows.findIndex((w) => w.to >= cursorIp));
+    let ip: number | undefined;
+    for (let i = 0; i < windows.length && ip === undefined; i++) ip = this.space.allocate(windows[(first + i) % windows.length]);
     if (ip === undefined) {
       const where = this.range ? `ip-range ${formatCidr(this.range)}` : formatCidr(this.subnet);
       throw new IpamError('Exhausted', `weft: no free address left in ${where}`);

@@ -33,14 +33,14 @@ export class IpamDriver {
     return {};
   }
 
-  requestAddress(req: z.infer<typeof S.RequestAddress>): object {
+  async requestAddress(req: z.infer<typeof S.RequestAddress>): Promise<object> {
     const opts = req.Options ?? {};
     let mac: string | undefined;
     if (opts[MAC_OPTION]) {
       mac = normalizeMac(opts[MAC_OPTION]);
       if (!mac) throw new BadRequest(`weft: bad MAC address ${JSON.stringify(opts[MAC_OPTION])}`);
     }
-    const r = this.ipam.requestAddress({
+    const r = await this.ipam.requestAddress({
       poolId: req.PoolID,
       address: req.Address,
       gateway: opts.RequestAddressType === GATEWAY_TYPE,

@@ -19,15 +19,12 @@ export interface LaunchOptions extends RawOptions {
 const START_TIMEOUT_MS = 30_000;
 
 export async function launch(peers: string[], o: LaunchOptions): Promise<void> {
-  if (peers.length > 0) {
-    throw new CliError(`weft launch: peers (${peers.join(' ')}) need the mesh, which this version of weft does not have yet; launch without them`);
-  }
-  const config = buildConfig(o);
+  const config = buildConfig({ ...o, peers });
   const other = runningPid(config.pidFile);
   if (other !== undefined) throw new CliError(`weft is already running (pid ${other}); 'weft stop' first`);
   if (await pluginAnswers(config.socketPath)) throw new CliError(`something already answers on ${config.socketPath}; is another weft running?`);
   if (o.foreground) return foreground(config);
-  return background(config, daemonArgs(o));
+  return background(config, daemonArgs({ ...o, peers }));
 }
 
 /** the background daemon is this same command with --foreground and the options as given */
@@ -35,6 +32,7 @@ export function daemonArgs(o: RawOptions): string[] {
   const flags: Array<[keyof RawOptions, string]> = [
     ['name', '--name'], ['stateDir', '--state-dir'], ['pidFile', '--pid-file'], ['logFile', '--log-file'], ['statusAddr', '--status-addr'],
     ['ipallocRange', '--ipalloc-range'], ['ipallocDefaultSubnet', '--ipalloc-default-subnet'], ['mtu', '--mtu'], ['logLevel', '--log-level'],
+    ['port', '--port'], ['advertise', '--advertise'], ['nickname', '--nickname'],
   ];
   const args: string[] = [];
   for (const [key, flag] of flags) {
@@ -42,7 +40,8 @@ export function daemonArgs(o: RawOptions): string[] {
     if (typeof v === 'string') args.push(flag, v);
   }
   if (o.defaultNetwork === false) args.push('--no-default-network');
-  return args;
+  // the password goes by environment, never on a command line others can read in ps
+  return [...args, ...(o.peers ?? [])];
 }
 
 async function foreground(config: Config): Promise<void> {
@@ -70,6 +69,7 @@ async function background(config: Config, argv: string[]): Promise<void> {
   const logStart = fs.fstatSync(logFd).size;
   const child = spawn(process.execPath, [...process.execArgv, require.main?.filename ?? process.argv[1], 'launch', '--foreground', ...argv], {
     detached: true,
+    env: { ...process.env, ...(config.password ? { WEFT_PASSWORD: config.password } : {}) },
     stdio: ['ignore', logFd, logFd],
   });
   fs.closeSync(logFd);

@@ -1,6 +1,5 @@
 /** `weft status [--json]`: what the daemon knows, from its status API. */
 import { DEFAULTS, hostPort } from '../../daemon/config';
-import { CliError } from '../errors';
 import { getStatus } from '../pluginClient';
 
 interface StatusView {
@@ -14,33 +13,46 @@ interface StatusView {
   networks: Array<{ id: string; bridge: string; subnet: string; gateway?: string }>;
   endpoints: Array<{ id: string; networkId: string; address: string; mac: string; sandboxKey?: string }>;
   pools: Array<{ subnet: string; range?: string; size: number; used: number; gateway?: string }>;
+  mesh: {
+    self: { id: string; nickname: string; addr: string };
+    encrypted: boolean;
+    peers: Array<{ id: string; nickname: string; addr: string; state: string; lastHeard?: number; rttMs?: number }>;
+    targets: string[];
+  };
+  ring: { waiting: boolean; owners: Array<{ peer: string; nickname: string; addresses: number }>; conflict?: { peer: string; nickname: string } };
 }
 
 export async function status(o: { json?: boolean; statusAddr?: string }): Promise<void> {
   const addr = hostPort(o.statusAddr ?? DEFAULTS.statusAddr);
-  let s: Record<string, unknown>;
-  try {
-    s = await getStatus(addr);
-  } catch (e) {
-    throw new CliError(`weft is not running (no answer from ${addr.host}:${addr.port}: ${(e as Error).message})`);
-  }
+  const s = await getStatus(addr);
   if (o.json) {
     console.log(JSON.stringify(s, null, 2));
     return;
   }
   const v = s as unknown as StatusView;
+  const now = Date.now();
   const short = (id: string) => id.slice(0, 12);
   const lines = [
     `weft ${v.version}, pid ${v.pid}`,
     `  plugin socket: ${v.socket}`,
     `  address range: ${v.range} (default subnet ${v.defaultSubnet}), MTU ${v.mtu}`,
     `  docker: ${v.docker.reachable ? 'reachable' : 'not reachable'}; default network: ${v.docker.defaultNetwork.state}${v.docker.defaultNetwork.detail ? ` (${v.docker.defaultNetwork.detail})` : ''}`,
+    `  peer: ${v.mesh.self.id} (${v.mesh.self.nickname}) at ${v.mesh.self.addr}${v.mesh.encrypted ? ', encrypted' : ''}`,
+    `peers: ${v.mesh.peers.length}`,
+    ...v.mesh.peers.map((p) => `  ${p.id}  ${p.nickname.padEnd(12)} ${p.addr.padEnd(21)} ${p.state.padEnd(8)} ${p.rttMs !== undefined ? `rtt ${p.rttMs} ms` : ''}${p.lastHeard !== undefined ? `  heard ${((now - p.lastHeard) / 1000).toFixed(1)} s ago` : ''}`),
     `networks: ${v.networks.length}`,
     ...v.networks.map((n) => `  ${short(n.id)}  ${n.subnet.padEnd(18)} gateway ${n.gateway ?? '-'}  bridge ${n.bridge}`),
     `endpoints: ${v.endpoints.length}`,
     ...v.endpoints.map((e) => `  ${short(e.id)}  ${e.address.padEnd(18)} ${e.mac}  network ${short(e.networkId)}${e.sandboxKey ? '  joined' : ''}`),
-    `allocations:`,
+    `address range ${v.range} owned by:${v.ring.waiting ? ' (waiting for the ring from a peer)' : ''}`,
+    ...v.ring.owners.map((o) => `  ${o.nickname.padEnd(12)} ${String(o.addresses).padStart(9)} addresses (${((o.addresses / rangeSize(v.range)) * 100).toFixed(1)}%)`),
+    ...(v.ring.conflict ? [`  CONFLICT: peer ${v.ring.conflict.nickname} claimed the space independently; run 'weft reset' on one of the two`] : []),
+    `allocations on this host:`,
     ...v.pools.map((p) => `  ${p.subnet.padEnd(18)} ${String(p.used).padStart(7)} of ${p.size} used${p.range ? `, ip-range ${p.range}` : ''}`),
   ];
   console.log(lines.join('\n'));
+}
+
+function rangeSize(cidr: string): number {
+  return 2 ** (32 - Number(cidr.split('/')[1]));
 }

@@ -24,14 +24,14 @@ export interface SegmentOptions<T> {
   validate(data: unknown): T;
   /** the largest update a single datagram may carry; bigger sets are split */
   maxUpdateBytes?: number;
-  /** called after news from a peer was merged */
-  onChange?: (writers: PeerId[]) => void;
 }
 
 export class SegmentChannel<T> implements GossipChannel {
   private readonly segs = new Map<PeerId, Segment<T>>();
   private cachedDigest?: Buffer;
   onLocalChange?: (update: Buffer) => void;
+  /** called with the writers whose segments changed (by publish or merge): for persistence and reactions */
+  onChange?: (writers: PeerId[]) => void;
 
   constructor(readonly id: ChannelId, private readonly self: PeerId, private readonly o: SegmentOptions<T>) {}
 
@@ -48,6 +48,7 @@ export class SegmentChannel<T> implements GossipChannel {
     const prev = this.segs.get(this.self);
     const seg = { writer: this.self, version: (prev?.version ?? 0) + 1, data };
     this.set(seg);
+    this.onChange?.([this.self]);
     this.onLocalChange?.(encode([seg]));
   }
 
@@ -113,7 +114,7 @@ export class SegmentChannel<T> implements GossipChannel {
       news.push(s);
     }
     if (!news.length) return undefined;
-    this.o.onChange?.(news.map((s) => s.writer));
+    this.onChange?.(news.map((s) => s.writer));
     return encode(news);
   }
 

@@ -12,6 +12,15 @@ import type { Store } from '../../../src/store/types';
 import { FakeClock } from '../../../src/util/clock';
 
 const config = { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') };
+const acode = async (fn: () => Promise<unknown>): Promise<string> => {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof IpamError) return e.code;
+    throw e;
+  }
+  return 'ok';
+};
 const code = (fn: () => unknown): string => {
   try {
     fn();
@@ -27,7 +36,7 @@ function fresh(store: Store<IpamCollections> = new MemoryStore<IpamCollections>(
 }
 
 describe('pool ids', () => {
-  test('format/parse round trip', () => {
+  test('format/parse round trip', async () => {
     const c = parseCidr('10.40.0.0/24');
     expect(formatPoolId(c)).toBe('weft:10.40.0.0/24');
     expect(parsePoolId('weft:10.40.0.0/24')).toEqual(c);
@@ -38,7 +47,7 @@ describe('pool ids', () => {
 });
 
 describe('subnet picker', () => {
-  test('first free /20 after the default subnet, deterministic', () => {
+  test('first free /20 after the default subnet, deterministic', async () => {
     const r = config.range;
     expect(autoPrefix(r)).toBe(20);
     expect(pickSubnet(r, [config.defaultSubnet])).toEqual(parseCidr('10.33.0.0/20'));
@@ -46,67 +55,68 @@ describe('subnet picker', () => {
     expect(pickSubnet(r, [config.defaultSubnet, parseCidr('10.33.4.0/24')])).toEqual(parseCidr('10.33.16.0/20'));
     expect(pickSubnet(r, [r])).toBeUndefined();
   });
-  test('small ranges use blocks 4 bits below', () => {
+  test('small ranges use blocks 4 bits below', async () => {
     expect(autoPrefix(parseCidr('10.0.0.0/24'))).toBe(28);
     expect(autoPrefix(parseCidr('10.0.0.0/30'))).toBe(32);
   });
 });
 
 describe('Ipam', () => {
-  test('pool, gateway, addresses in order, release', () => {
+  test('pool, gateway, addresses in order, release', async () => {
     const ipam = fresh();
     const { poolId, pool } = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
     expect(pool).toBe('10.40.0.0/24');
-    expect(ipam.requestAddress({ poolId, address: '', gateway: true }).address).toBe('10.40.0.1/24');
-    expect(ipam.requestAddress({ poolId, address: '', gateway: false, mac: '02:42:00:00:00:01' }).address).toBe('10.40.0.2/24');
-    expect(ipam.requestAddress({ poolId, address: '', gateway: false }).address).toBe('10.40.0.3/24');
+    expect((await ipam.requestAddress({ poolId, address: '', gateway: true })).address).toBe('10.40.0.1/24');
+    expect((await ipam.requestAddress({ poolId, address: '', gateway: false, mac: '02:42:00:00:00:01' })).address).toBe('10.40.0.2/24');
+    expect((await ipam.requestAddress({ poolId, address: '', gateway: false })).address).toBe('10.40.0.3/24');
     ipam.releaseAddress(poolId, '10.40.0.2');
-    expect(ipam.requestAddress({ poolId, address: '', gateway: false }).address).toBe('10.40.0.4/24');
+    expect((await ipam.requestAddress({ poolId, address: '', gateway: false })).address).toBe('10.40.0.4/24');
     expect(ipam.status()).toEqual([{ id: poolId, subnet: '10.40.0.0/24', size: 254, used: 3, gateway: '10.40.0.1' }]);
   });
 
-  test('--ip honoured, taken one refused, outside/network/broadcast refused', () => {
+  test('--ip honoured, taken one refused, outside/network/broadcast refused', async () => {
     const ipam = fresh();
     const { poolId } = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
-    expect(ipam.requestAddress({ poolId, address: '10.40.0.50', gateway: false }).address).toBe('10.40.0.50/24');
-    expect(() => ipam.requestAddress({ poolId, address: '10.40.0.50', gateway: false })).toThrow('10.40.0.50 is already in use');
-    expect(code(() => ipam.requestAddress({ poolId, address: '10.40.1.5', gateway: false }))).toBe('OutOfPool');
-    expect(code(() => ipam.requestAddress({ poolId, address: '10.40.0.0', gateway: false }))).toBe('OutOfPool');
-    expect(code(() => ipam.requestAddress({ poolId, address: '10.40.0.255', gateway: false }))).toBe('OutOfPool');
-    expect(code(() => ipam.requestAddress({ poolId, address: 'ten', gateway: false }))).toBe('BadRequest');
+    expect((await ipam.requestAddress({ poolId, address: '10.40.0.50', gateway: false })).address).toBe('10.40.0.50/24');
+    await expect(ipam.requestAddress({ poolId, address: '10.40.0.50', gateway: false })).rejects.toThrow('10.40.0.50 is already in use');
+    expect(await acode(() => ipam.requestAddress({ poolId, address: '10.40.1.5', gateway: false }))).toBe('OutOfPool');
+    expect(await acode(() => ipam.requestAddress({ poolId, address: '10.40.0.0', gateway: false }))).toBe('OutOfPool');
+    expect(await acode(() => ipam.requestAddress({ poolId, address: '10.40.0.255', gateway: false }))).toBe('OutOfPool');
+    expect(await acode(() => ipam.requestAddress({ poolId, address: 'ten', gateway: false }))).toBe('BadRequest');
     expect(ipam.status()[0].used).toBe(1);
   });
 
-  test('gateway requests are idempotent, explicit gateways honoured', () => {
+  test('gateway requests are idempotent, explicit gateways honoured', async () => {
     const ipam = fresh();
     const { poolId } = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
-    expect(ipam.requestAddress({ poolId, address: '10.40.0.254', gateway: true }).address).toBe('10.40.0.254/24');
-    expect(ipam.requestAddress({ poolId, address: '10.40.0.254', gateway: true }).address).toBe('10.40.0.254/24');
-    expect(ipam.requestAddress({ poolId, address: '', gateway: true }).address).toBe('10.40.0.254/24');
+    expect((await ipam.requestAddress({ poolId, address: '10.40.0.254', gateway: true })).address).toBe('10.40.0.254/24');
+    expect((await ipam.requestAddress({ poolId, address: '10.40.0.254', gateway: true })).address).toBe('10.40.0.254/24');
+    expect((await ipam.requestAddress({ poolId, address: '', gateway: true })).address).toBe('10.40.0.254/24');
     expect(ipam.status()[0].used).toBe(1);
   });
 
-  test('ip-range narrows automatic addresses only', () => {
+  test('ip-range narrows automatic addresses only', async () => {
     const ipam = fresh();
     const { poolId } = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '10.40.0.128/30', v6: false });
-    expect(ipam.requestAddress({ poolId, address: '', gateway: true }).address).toBe('10.40.0.1/24');
-    const got = [0, 1, 2, 3].map(() => ipam.requestAddress({ poolId, address: '', gateway: false }).address);
+    expect((await ipam.requestAddress({ poolId, address: '', gateway: true })).address).toBe('10.40.0.1/24');
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) got.push((await ipam.requestAddress({ poolId, address: '', gateway: false })).address);
     expect(got).toEqual(['10.40.0.128/24', '10.40.0.129/24', '10.40.0.130/24', '10.40.0.131/24']);
-    expect(() => ipam.requestAddress({ poolId, address: '', gateway: false })).toThrow('no free address left in ip-range 10.40.0.128/30');
-    expect(ipam.requestAddress({ poolId, address: '10.40.0.9', gateway: false }).address).toBe('10.40.0.9/24');
+    await expect(ipam.requestAddress({ poolId, address: '', gateway: false })).rejects.toThrow('no free address left in ip-range 10.40.0.128/30');
+    expect((await ipam.requestAddress({ poolId, address: '10.40.0.9', gateway: false })).address).toBe('10.40.0.9/24');
     expect(code(() => ipam.requestPool({ pool: '10.41.0.0/24', subPool: '10.42.0.0/25', v6: false }))).toBe('BadRequest');
   });
 
-  test('exhaustion is a clear error and changes nothing', () => {
+  test('exhaustion is a clear error and changes nothing', async () => {
     const ipam = fresh();
     const { poolId } = ipam.requestPool({ pool: '10.40.0.0/30', subPool: '', v6: false });
-    ipam.requestAddress({ poolId, address: '', gateway: false });
-    ipam.requestAddress({ poolId, address: '', gateway: false });
-    expect(() => ipam.requestAddress({ poolId, address: '', gateway: false })).toThrow('no free address left in 10.40.0.0/30');
+    await ipam.requestAddress({ poolId, address: '', gateway: false });
+    await ipam.requestAddress({ poolId, address: '', gateway: false });
+    await expect(ipam.requestAddress({ poolId, address: '', gateway: false })).rejects.toThrow('no free address left in 10.40.0.0/30');
     expect(ipam.status()[0].used).toBe(2);
   });
 
-  test('overlapping pools are refused; the identical pool is shared unless a network uses it', () => {
+  test('overlapping pools are refused; the identical pool is shared unless a network uses it', async () => {
     const users: Record<string, string> = {};
     const ipam = fresh(new MemoryStore<IpamCollections>(), users);
     const a = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
@@ -119,7 +129,7 @@ describe('Ipam', () => {
     expect(() => ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false })).toThrow('already used by weft network n1');
   });
 
-  test('auto pools avoid the default subnet and each other', () => {
+  test('auto pools avoid the default subnet and each other', async () => {
     const ipam = fresh();
     const a = ipam.requestPool({ pool: '', subPool: '', v6: false });
     const b = ipam.requestPool({ pool: '', subPool: '', v6: false });
@@ -129,49 +139,49 @@ describe('Ipam', () => {
     expect(ipam.requestPool({ pool: '', subPool: '', v6: false }).pool).toBe('10.33.0.0/20');
   });
 
-  test('IPv6, bad CIDRs, unknown pools', () => {
+  test('IPv6, bad CIDRs, unknown pools', async () => {
     const ipam = fresh();
     expect(() => ipam.requestPool({ pool: '', subPool: '', v6: true })).toThrow('IPv6');
     expect(code(() => ipam.requestPool({ pool: '10.40.0.1/24', subPool: '', v6: false }))).toBe('BadRequest');
     expect(code(() => ipam.requestPool({ pool: 'nonsense', subPool: '', v6: false }))).toBe('BadRequest');
-    expect(code(() => ipam.requestAddress({ poolId: 'weft:10.99.0.0/24', address: '', gateway: false }))).toBe('NoSuchPool');
-    expect(code(() => ipam.requestAddress({ poolId: 'junk', address: '', gateway: false }))).toBe('NoSuchPool');
+    expect(await acode(() => ipam.requestAddress({ poolId: 'weft:10.99.0.0/24', address: '', gateway: false }))).toBe('NoSuchPool');
+    expect(await acode(() => ipam.requestAddress({ poolId: 'junk', address: '', gateway: false }))).toBe('NoSuchPool');
     // deletes of things already gone succeed
     expect(() => ipam.releaseAddress('weft:10.99.0.0/24', '10.99.0.5')).not.toThrow();
     expect(() => ipam.releasePool('weft:10.99.0.0/24')).not.toThrow();
     expect(ipam.status()).toEqual([]);
   });
 
-  test('releasing the pool frees its subnet and addresses', () => {
+  test('releasing the pool frees its subnet and addresses', async () => {
     const ipam = fresh();
     const { poolId } = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
-    ipam.requestAddress({ poolId, address: '10.40.0.7', gateway: false });
+    await ipam.requestAddress({ poolId, address: '10.40.0.7', gateway: false });
     ipam.releasePool(poolId);
     const again = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
-    expect(ipam.requestAddress({ poolId: again.poolId, address: '10.40.0.7', gateway: false }).address).toBe('10.40.0.7/24');
+    expect((await ipam.requestAddress({ poolId: again.poolId, address: '10.40.0.7', gateway: false })).address).toBe('10.40.0.7/24');
   });
 
   describe.each([
     ['memory', () => new MemoryStore<IpamCollections>()],
     ['sqlite', () => new SqliteStore<IpamCollections>(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'weft-ipam-')), 'weft.db'))],
   ])('persistence (%s)', (_name, makeStore) => {
-    test('a new Ipam on the same store resumes pools, allocations and the cursor', () => {
+    test('a new Ipam on the same store resumes pools, allocations and the cursor', async () => {
       const store = makeStore();
       const a = fresh(store);
       const { poolId } = a.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
-      a.requestAddress({ poolId, address: '', gateway: true });
-      for (let i = 0; i < 5; i++) a.requestAddress({ poolId, address: '', gateway: false, mac: `02:42:00:00:00:0${i}` });
+      await a.requestAddress({ poolId, address: '', gateway: true });
+      for (let i = 0; i < 5; i++) await a.requestAddress({ poolId, address: '', gateway: false, mac: `02:42:00:00:00:0${i}` });
       a.releaseAddress(poolId, '10.40.0.3');
       const b = fresh(store);
       expect(b.status()).toEqual(a.status());
-      expect(b.requestAddress({ poolId, address: '', gateway: false }).address).toBe('10.40.0.7/24');
-      expect(code(() => b.requestAddress({ poolId, address: '10.40.0.2', gateway: false }))).toBe('InUse');
+      expect((await b.requestAddress({ poolId, address: '', gateway: false })).address).toBe('10.40.0.7/24');
+      expect(await acode(() => b.requestAddress({ poolId, address: '10.40.0.2', gateway: false }))).toBe('InUse');
       expect(b.allocations().find((x) => x.allocation.mac === '02:42:00:00:00:00')?.allocation.kind).toBe('endpoint');
       store.close();
     });
   });
 
-  test('a failed store write leaves the address free', () => {
+  test('a failed store write leaves the address free', async () => {
     const store = new MemoryStore<IpamCollections>();
     const ipam = fresh(store);
     const { poolId } = ipam.requestPool({ pool: '10.40.0.0/24', subPool: '', v6: false });
@@ -179,8 +189,8 @@ describe('Ipam', () => {
     store.put = () => {
       throw new Error('disk full');
     };
-    expect(() => ipam.requestAddress({ poolId, address: '10.40.0.9', gateway: false })).toThrow('disk full');
+    await expect(ipam.requestAddress({ poolId, address: '10.40.0.9', gateway: false })).rejects.toThrow('disk full');
     store.put = put;
-    expect(ipam.requestAddress({ poolId, address: '10.40.0.9', gateway: false }).address).toBe('10.40.0.9/24');
+    expect((await ipam.requestAddress({ poolId, address: '10.40.0.9', gateway: false })).address).toBe('10.40.0.9/24');
   });
 });

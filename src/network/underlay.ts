@@ -1,9 +1,10 @@
 /**
- * The MTU weft gives its bridges and veths when --mtu is not set: the underlay's
+ * The underlay: the link weft's traffic between hosts leaves by. From it come
+ * the MTU weft gives its bridges and veths when --mtu is not set (the underlay's
  * MTU less the VXLAN overhead, so encapsulated frames never exceed the underlay
- * and large transfers do not black-hole. Pure.
+ * and large transfers do not black-hole) and the address peers reach us at. Pure.
  */
-import type { LinkInfo, RouteInfo } from '../netlink/types';
+import type { AddressInfo, LinkInfo, RouteInfo } from '../netlink/types';
 import { isWeftDevice } from './names';
 
 /** outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
@@ -23,4 +24,11 @@ export function underlayLink(links: readonly LinkInfo[], routes: readonly RouteI
 export function deriveMtu(links: readonly LinkInfo[], routes: readonly RouteInfo[]): number {
   const u = underlayLink(links, routes);
   return Math.max(MIN_MTU, (u?.mtu ?? 1500) - VXLAN_OVERHEAD);
+}
+
+/** the underlay's first IPv4 address, e.g. "192.168.91.1" */
+export function underlayAddress(links: readonly LinkInfo[], routes: readonly RouteInfo[], addrs: readonly AddressInfo[]): string | undefined {
+  const u = underlayLink(links, routes);
+  const a = u && addrs.find((x) => x.ifindex === u.index);
+  return a?.cidr.split('/')[0];
 }
