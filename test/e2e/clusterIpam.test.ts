@@ -1,0 +1,97 @@
+/**
+ * Cluster-wide IPAM across three lab hosts with real dockerd: no address twice,
+ * not even across a cut link; --ip moves ownership when free and is refused
+ * while in use elsewhere; a peer killed with -9 keeps its space.
+ */
+import { cut, docker, heal, labDown, labUp, sh, shOk } from './lab';
+
+const HOSTS = ['h1', 'h2', 'h3'];
+
+async function reset(host: string): Promise<void> {
+  await sh(host, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; bin/weft stop; for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n; done; rm -rf /var/lib/weft/*; true');
+}
+
+async function startMany(host: string, prefix: string, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, (_, i) => docker(host, ['run', '-d', '--net', 'weft', '--name', `${prefix}${i}`, 'lab/busybox', 'sleep', '3600'], 180_000)));
+}
+
+async function addresses(): Promise<string[]> {
+  const all: string[] = [];
+  for (const h of HOSTS) {
+    const out = await shOk(h, '/usr/bin/docker ps -q | xargs -r /usr/bin/docker inspect -f "{{.NetworkSettings.Networks.weft.IPAddress}}"');
+    all.push(...out.split('\n').filter(Boolean));
+  }
+  return all;
+}
+
+interface RingView { ring: { owners: Array<{ nickname: string; addresses: number }> }; mesh: { peers: Array<{ state: string }> } }
+async function view(host: string): Promise<RingView> {
+  return JSON.parse(await shOk(host, 'bin/weft status --json')) as RingView;
+}
+
+beforeAll(async () => {
+  await labUp(3);
+  for (const h of HOSTS) await reset(h);
+  await shOk('h1', 'bin/weft launch');
+  await shOk('h2', 'bin/weft launch 192.168.91.1');
+  await shOk('h3', 'bin/weft launch 192.168.91.1');
+}, 600_000);
+
+afterAll(async () => {
+  for (const h of HOSTS) await reset(h);
+  await labDown();
+}, 300_000);
+
+test('30 containers started at once on each of three hosts get 90 distinct addresses', async () => {
+  await Promise.all(HOSTS.map((h) => startMany(h, 'a', 30)));
+  const all = await addresses();
+  expect(all).toHaveLength(90);
+  expect(new Set(all).size).toBe(90);
+  // the space was divided: every peer owns some
+  const owners = (await view('h1')).ring.owners;
+  expect(owners.map((o) => o.nickname).sort()).toEqual(['h1', 'h2', 'h3']);
+}, 600_000);
+
+test('with h3 cut off, 20 more on each side are still all distinct, and status converges within 5 s of healing', async () => {
+  await cut('h3');
+  try {
+    await Promise.all(HOSTS.map((h) => startMany(h, 'b', 20)));
+  } finally {
+    await heal('h3');
+  }
+  const all = await addresses();
+  expect(all).toHaveLength(150);
+  expect(new Set(all).size).toBe(150);
+  const start = Date.now();
+  for (;;) {
+    const views = await Promise.all(HOSTS.map(view));
+    const rings = views.map((v) => JSON.stringify(v.ring.owners));
+    if (views.every((v) => v.mesh.peers.every((p) => p.state === 'alive')) && new Set(rings).size === 1) break;
+    if (Date.now() - start > 5000) throw new Error(`not converged: ${rings.join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 600_000);
+
+test('--ip of an address in use on another host is refused with weft\'s message; once freed, it moves', async () => {
+  const ip = (await docker('h1', ['inspect', '-f', '{{.NetworkSettings.Networks.weft.IPAddress}}', 'a3'])).trim();
+  const refused = await sh('h2', ['/usr/bin/docker', 'run', '--rm', '--net', 'weft', '--ip', ip, 'lab/busybox', 'true']);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain(`weft: address ${ip} is already in use on h1`);
+  await docker('h1', ['rm', '-f', 'a3']);
+  await docker('h2', ['run', '-d', '--net', 'weft', '--ip', ip, '--name', 'moved', 'lab/busybox', 'sleep', '3600']);
+  expect((await docker('h2', ['inspect', '-f', '{{.NetworkSettings.Networks.weft.IPAddress}}', 'moved'])).trim()).toBe(ip);
+  // and h1 cannot hand it out again
+  const again = await sh('h1', ['/usr/bin/docker', 'run', '--rm', '--net', 'weft', '--ip', ip, 'lab/busybox', 'true']);
+  expect(again.stderr).toContain(`weft: address ${ip} is already in use on h2`);
+}, 120_000);
+
+test('kill -9 and relaunch of a peer keeps its space and allocations; no duplicates appear', async () => {
+  const before = (await view('h2')).ring.owners;
+  await shOk('h2', 'kill -9 $(cat /run/weft/weft.pid)');
+  await shOk('h2', 'bin/weft launch 192.168.91.1');
+  const after = (await view('h2')).ring.owners;
+  expect(after).toEqual(before);
+  await Promise.all(HOSTS.map((h) => startMany(h, 'c', 5)));
+  const all = await addresses();
+  expect(new Set(all).size).toBe(all.length);
+}, 300_000);
