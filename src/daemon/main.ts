@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import type { Server } from 'node:http';
 import * as path from 'node:path';
 import { DockerClient, dockerEndpoint } from '../docker/client';
+import { NetworkSync } from '../docker/networkSync';
 import { DockerSync } from '../docker/sync';
 import { IptablesFirewall } from '../firewall/iptables';
 import { formatCidr } from '../ipam/cidr';
@@ -13,13 +14,15 @@ import { Ipam, type IpamCollections } from '../ipam/ipam';
 import { Ownership, type OwnershipCollections } from '../ipam/ownership';
 import { SpaceBroker } from '../ipam/spaceBroker';
 import { deriveKey, Opener, Sealer } from '../mesh/crypto';
-import type { Segment } from '../mesh/gossip/segments';
+import { ChannelId } from '../mesh/gossip/channel';
+import { type Segment, SegmentChannel } from '../mesh/gossip/segments';
 import { seededRandom } from '../mesh/link';
 import type { PeerInfo } from '../mesh/membership';
 import { newPeerId } from '../mesh/peerId';
 import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
+import { type HostNetworks, validateHostNetworks } from '../network/clusterNetworks';
 import type { NetworkCollections } from '../network/model';
 import { Networks } from '../network/networks';
 import { Reconciler } from '../network/reconciler';
@@ -38,7 +41,7 @@ import { removePid, runningPid, writePid } from './pidFile';
 
 export class AlreadyRunning extends Error {}
 
-type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo> };
+type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo>; networkSegments: Segment<HostNetworks> };
 
 export async function runDaemon(config: Config): Promise<{ stop: () => Promise<void> }> {
   const other = runningPid(config.pidFile);
@@ -60,15 +63,17 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
   const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES },
     key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
   for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
-  mesh.peersChannel.onChange = (writers) => {
-    for (const w of writers) {
-      const seg = mesh.peersChannel.get(w);
-      if (seg) store.put('peers', w, seg);
-    }
-  };
+  persist(mesh.peersChannel, (w, seg) => store.put('peers', w, seg));
+
+  // networks follow the cluster: each host gossips the weft networks its Docker has
+  const networkSegments = new SegmentChannel<HostNetworks>(ChannelId.Networks, self, { validate: validateHostNetworks });
+  for (const [, seg] of store.all('networkSegments')) networkSegments.restore(seg);
+  mesh.gossip.add(networkSegments);
+  persist(networkSegments, (w, seg) => store.put('networkSegments', w, seg));
+  const networkSync = new NetworkSync(new DockerClient(dockerEndpoint(config.dockerHost)), networkSegments, self, config.name, clock, log.child({ c: 'netsync' }));
 
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
-  const networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu });
+  const networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu, onNetworksChanged: () => networkSync.kick() });
   // address ownership: the first peer (launched without peers) claims the whole space; others wait for the ring
   const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
   mesh.gossip.add(ownership);
@@ -130,6 +135,7 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
     forget: (addr) => mesh.forget(peerAddr(addr, String(config.port))),
   });
   sync.start();
+  networkSync.start();
   log.info({ version: VERSION, peer: self, socket: config.socketPath, mesh: advertise, encrypted: key !== undefined, mtu }, 'weft started');
 
   let stopping: Promise<void> | undefined;
@@ -137,6 +143,7 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
     (stopping ??= (async () => {
       log.info('weft stopping');
       sync.stop();
+      networkSync.stop();
       await Promise.all([closeServer(plugin), closeServer(api)]);
       await mesh.stop();
       fs.rmSync(config.socketPath, { force: true });
@@ -147,6 +154,15 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
       log.flush();
     })());
   return { stop };
+}
+
+function persist<T>(channel: SegmentChannel<T>, put: (writer: string, seg: Segment<T>) => void): void {
+  channel.watch((writers) => {
+    for (const w of writers) {
+      const seg = channel.get(w);
+      if (seg) put(w, seg);
+    }
+  });
 }
 
 function closeServer(s: Server): Promise<void> {

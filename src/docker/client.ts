@@ -8,6 +8,8 @@ export interface DockerNetwork {
   Id: string;
   Name: string;
   Driver: string;
+  Internal?: boolean;
+  Options?: Record<string, string> | null;
   IPAM: { Driver: string; Config: Array<{ Subnet?: string; IPRange?: string; Gateway?: string }> | null };
   Containers?: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string }> | null;
 }
@@ -15,8 +17,10 @@ export interface DockerNetwork {
 export interface CreateNetworkSpec {
   Name: string;
   Driver: string;
-  IPAM: { Driver: string; Config: Array<{ Subnet: string }> };
+  IPAM: { Driver: string; Config: Array<{ Subnet: string; IPRange?: string; Gateway?: string }> };
   CheckDuplicate: boolean;
+  Internal?: boolean;
+  Options?: Record<string, string>;
 }
 
 export class DockerApiError extends Error {
@@ -67,6 +71,10 @@ export class DockerClient {
   async createNetwork(spec: CreateNetworkSpec): Promise<string> {
     const r = (await this.call('POST', '/networks/create', spec)) as { Id: string };
     return r.Id;
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    await this.call('DELETE', `/networks/${encodeURIComponent(idOrName)}`);
   }
 
   private call(method: string, path: string, body?: unknown): Promise<unknown> {

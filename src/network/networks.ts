@@ -48,6 +48,8 @@ export interface NetworkDeps {
   log: Logger;
   /** MTU for networks that set none */
   mtu: number;
+  /** told after a network was created or deleted (the cluster sync reacts) */
+  onNetworksChanged?: () => void;
 }
 
 export class Networks {
@@ -103,6 +105,7 @@ export class Networks {
         throw kernelError(`create bridge ${rec.bridge}`, e);
       }
       this.d.store.put('networks', rec.id, rec);
+      this.d.onNetworksChanged?.();
     });
   }
 
@@ -124,6 +127,7 @@ export class Networks {
       });
       await this.d.firewall.revokeBridge(rec.bridge);
       this.d.store.delete('networks', id);
+      this.d.onNetworksChanged?.();
     });
   }
 

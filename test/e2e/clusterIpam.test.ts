@@ -95,3 +95,35 @@ test('kill -9 and relaunch of a peer keeps its space and allocations; no duplica
   const all = await addresses();
   expect(new Set(all).size).toBe(all.length);
 }, 300_000);
+
+test('a network created on h1 works on h3 without anything typed there; removal follows', async () => {
+  await docker('h1', ['network', 'create', '-d', 'weft', '--ipam-driver', 'weft', '--subnet', '10.50.0.0/24', 'app']);
+  const start = Date.now();
+  for (;;) {
+    const r = await sh('h3', ['/usr/bin/docker', 'network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', 'app']);
+    if (r.code === 0) {
+      expect(r.stdout.trim()).toBe('10.50.0.0/24');
+      break;
+    }
+    if (Date.now() - start > 10_000) throw new Error('network app did not reach h3 within 10 s');
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  await docker('h3', ['run', '-d', '--net', 'app', '--name', 'onapp', 'lab/busybox', 'sleep', '3600']);
+  const ip = (await docker('h3', ['inspect', '-f', '{{.NetworkSettings.Networks.app.IPAddress}}', 'onapp'])).trim();
+  expect(ip).toMatch(/^10\.50\.0\./);
+  // removed on h1: h2 (no containers on it) follows; h3 keeps it while its container runs
+  await docker('h1', ['network', 'rm', 'app']);
+  const gone = async (h: string) => (await sh(h, ['/usr/bin/docker', 'network', 'inspect', 'app'])).code !== 0;
+  const t0 = Date.now();
+  while (!(await gone('h2'))) {
+    if (Date.now() - t0 > 15_000) throw new Error('removal did not reach h2');
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  expect(await gone('h3')).toBe(false);
+  await docker('h3', ['rm', '-f', 'onapp']);
+  const t1 = Date.now();
+  while (!(await gone('h3'))) {
+    if (Date.now() - t1 > 15_000) throw new Error('removal did not reach h3 once empty');
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}, 120_000);

@@ -30,10 +30,18 @@ export class SegmentChannel<T> implements GossipChannel {
   private readonly segs = new Map<PeerId, Segment<T>>();
   private cachedDigest?: Buffer;
   onLocalChange?: (update: Buffer) => void;
-  /** called with the writers whose segments changed (by publish or merge): for persistence and reactions */
-  onChange?: (writers: PeerId[]) => void;
+  private readonly watchers: Array<(writers: PeerId[]) => void> = [];
 
   constructor(readonly id: ChannelId, private readonly self: PeerId, private readonly o: SegmentOptions<T>) {}
+
+  /** fn is called with the writers whose segments changed (by publish or merge): for persistence and reactions */
+  watch(fn: (writers: PeerId[]) => void): void {
+    this.watchers.push(fn);
+  }
+
+  private changed(writers: PeerId[]): void {
+    for (const w of this.watchers) w(writers);
+  }
 
   get(writer: PeerId): Segment<T> | undefined {
     return this.segs.get(writer);
@@ -48,7 +56,7 @@ export class SegmentChannel<T> implements GossipChannel {
     const prev = this.segs.get(this.self);
     const seg = { writer: this.self, version: (prev?.version ?? 0) + 1, data };
     this.set(seg);
-    this.onChange?.([this.self]);
+    this.changed([this.self]);
     this.onLocalChange?.(encode([seg]));
   }
 
@@ -114,7 +122,7 @@ export class SegmentChannel<T> implements GossipChannel {
       news.push(s);
     }
     if (!news.length) return undefined;
-    this.onChange?.(news.map((s) => s.writer));
+    this.changed(news.map((s) => s.writer));
     return encode(news);
   }
 
