@@ -4,7 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, DEFAULTS } from '../daemon/config';
 import { VERSION } from '../version';
 import { launch } from './commands/launch';
-import { connect, forget } from './commands/peers';
+import { connect, forget, rmpeer } from './commands/peers';
+import { ps } from './commands/ps';
 import { status } from './commands/status';
 import { stop } from './commands/stop';
 import { CliError } from './errors';
@@ -76,6 +77,18 @@ function program(): Command {
     .argument('<peer>', 'ip[:port]')
     .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
     .action(async (peer: string, opts: { statusAddr: string }) => forget(peer, opts));
+
+  p.command('rmpeer')
+    .description('take over the address space of a peer gone for good (refused while it answers)')
+    .argument('<peer>', 'peer id or nickname')
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (peer: string, opts: { statusAddr: string }) => rmpeer(peer, opts));
+
+  p.command('ps')
+    .description('containers on weft networks across the cluster: host, name, address, MAC')
+    .option('--json', 'machine-readable')
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (opts: { statusAddr: string; json?: boolean }) => ps(opts));
 
   p.command('version')
     .description('print the version')

@@ -23,6 +23,7 @@ import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
 import { type HostNetworks, validateHostNetworks } from '../network/clusterNetworks';
+import { type EndpointEntry, flatten, localEntries, validateEntries } from '../network/endpointTable';
 import type { NetworkCollections } from '../network/model';
 import { Networks } from '../network/networks';
 import { Reconciler } from '../network/reconciler';
@@ -31,7 +32,7 @@ import { IpamDriver } from '../plugin/ipamDriver';
 import { NetworkDriver } from '../plugin/networkDriver';
 import { routes } from '../plugin/routes';
 import { listenUnix, pluginApp } from '../plugin/server';
-import { listenApi } from '../status/api';
+import { ApiError, listenApi } from '../status/api';
 import { SqliteStore } from '../store/sqlite';
 import { systemScheduler } from '../util/scheduler';
 import { makeLogger } from '../util/log';
@@ -41,7 +42,7 @@ import { removePid, runningPid, writePid } from './pidFile';
 
 export class AlreadyRunning extends Error {}
 
-type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo>; networkSegments: Segment<HostNetworks> };
+type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo>; networkSegments: Segment<HostNetworks>; endpointSegments: Segment<EndpointEntry[]> };
 
 export async function runDaemon(config: Config): Promise<{ stop: () => Promise<void> }> {
   const other = runningPid(config.pidFile);
@@ -72,8 +73,30 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
   persist(networkSegments, (w, seg) => store.put('networkSegments', w, seg));
   const networkSync = new NetworkSync(new DockerClient(dockerEndpoint(config.dockerHost)), networkSegments, self, config.name, clock, log.child({ c: 'netsync' }));
 
+  // the endpoint table: every host's endpoints, so each peer knows where every container lives
+  const endpointTable = new SegmentChannel<EndpointEntry[]>(ChannelId.Endpoints, self, { validate: validateEntries });
+  for (const [, seg] of store.all('endpointSegments')) endpointTable.restore(seg);
+  mesh.gossip.add(endpointTable);
+  persist(endpointTable, (w, seg) => store.put('endpointSegments', w, seg));
+  let publishSoon: ReturnType<typeof clock.after> | undefined;
+  const publishEndpoints = () => {
+    publishSoon?.cancel();
+    publishSoon = clock.after(50, () => {
+      const mine = localEntries(networks.endpoints(), networks.networks(), networkSync.containerNames);
+      if (JSON.stringify(mine) !== JSON.stringify(endpointTable.get(self)?.data)) endpointTable.publish(mine);
+    });
+  };
+  networkSync.onPass = publishEndpoints;
+
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
-  const networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu, onNetworksChanged: () => networkSync.kick() });
+  const networks: Networks = new Networks({
+    store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu,
+    onNetworksChanged: () => networkSync.kick(),
+    onEndpointsChanged: () => {
+      publishEndpoints();
+      networkSync.kick(500);
+    },
+  });
   // address ownership: the first peer (launched without peers) claims the whole space; others wait for the ring
   const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
   mesh.gossip.add(ownership);
@@ -129,10 +152,23 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
       },
       networks: networks.networks(),
       endpoints: networks.endpoints(),
+      cluster: {
+        endpoints: flatten(endpointTable.all()).map((e) => ({ ...e, hostName: e.host === self ? config.nickname : nickname(e.host) })),
+      },
       pools: ipam.status(),
     }),
     connect: (addr) => mesh.connect(peerAddr(addr, String(config.port))),
     forget: (addr) => mesh.forget(peerAddr(addr, String(config.port))),
+    rmpeer: (name) => {
+      const peer = mesh.peers().find((p) => p.id === name || p.nickname === name);
+      if (!peer) throw new ApiError(404, `weft: no peer ${name}`);
+      if (peer.state !== 'dead') throw new ApiError(409, `weft: peer ${peer.nickname} is ${peer.state}; rmpeer is for peers gone for good (stop it first)`);
+      const reclaimed = ownership.reclaim(peer.id);
+      endpointTable.overwrite(peer.id, []);
+      mesh.peersChannel.overwrite(peer.id, { nickname: peer.nickname, addr: peer.addr, removed: true });
+      log.warn({ peer: peer.id, nickname: peer.nickname, tokens: reclaimed }, 'peer removed; its address space is now ours');
+      return { removed: peer.id, nickname: peer.nickname, tokens: reclaimed };
+    },
   });
   sync.start();
   networkSync.start();

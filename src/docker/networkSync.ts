@@ -17,6 +17,10 @@ export class NetworkSync {
   private soon?: TimerHandle;
   private running = false;
   lastError?: string;
+  /** endpoint id → container name, from the last pass (the plugin API never tells names) */
+  readonly containerNames = new Map<string, string>();
+  /** called after each pass */
+  onPass?: () => void;
 
   constructor(
     private readonly docker: DockerClient,
@@ -74,6 +78,7 @@ export class NetworkSync {
       }
       if (todo.create.length || todo.remove.length) this.kick(1000);
       this.lastError = undefined;
+      this.onPass?.();
     } catch (e) {
       this.lastError = (e as Error).message;
     } finally {
@@ -89,6 +94,7 @@ export class NetworkSync {
       const cfg = (full.IPAM.Config ?? [])[0];
       if (!cfg?.Subnet) continue;
       const mtu = full.Options?.[MTU_OPTION];
+      for (const c of Object.values(full.Containers ?? {})) this.containerNames.set(c.EndpointID, c.Name);
       out.push({
         name: full.Name,
         containers: Object.keys(full.Containers ?? {}).length,

@@ -12,6 +12,8 @@ export type PeerState = 'alive' | 'suspect' | 'dead';
 export interface PeerInfo {
   nickname: string;
   addr: Addr;
+  /** removed for good with `weft rmpeer` */
+  removed?: boolean;
 }
 
 export interface PeerStatus extends PeerInfo {

@@ -93,7 +93,7 @@ export class Mesh implements Link {
     const now = this.scheduler.now();
     return this.peersChannel
       .all()
-      .filter((s) => s.writer !== this.self)
+      .filter((s) => s.writer !== this.self && !s.data.removed)
       .map((s) => this.membership.status(s.writer, s.data, now));
   }
 
@@ -118,7 +118,7 @@ export class Mesh implements Link {
     const payload = this.heartbeatPayload();
     const sent = new Set<Addr>();
     for (const s of this.peersChannel.all()) {
-      if (s.writer === this.self) continue;
+      if (s.writer === this.self || s.data.removed) continue;
       const addr = this.membership.addrOf(s.writer, s.data.addr);
       if (addr && !sent.has(addr)) {
         sent.add(addr);
@@ -189,5 +189,5 @@ function validatePeerInfo(d: unknown): PeerInfo {
   if (!o || typeof o.nickname !== 'string' || o.nickname.length > 64 || typeof o.addr !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(o.addr)) {
     throw new Error('bad peer info');
   }
-  return { nickname: o.nickname, addr: o.addr };
+  return { nickname: o.nickname, addr: o.addr, ...((o as { removed?: unknown }).removed === true ? { removed: true } : {}) };
 }

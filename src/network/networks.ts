@@ -50,6 +50,8 @@ export interface NetworkDeps {
   mtu: number;
   /** told after a network was created or deleted (the cluster sync reacts) */
   onNetworksChanged?: () => void;
+  /** told after an endpoint was created or deleted (the endpoint table reacts) */
+  onEndpointsChanged?: () => void;
 }
 
 export class Networks {
@@ -159,6 +161,7 @@ export class Networks {
         throw kernelError(`create veth ${rec.hostVeth}`, e);
       }
       this.d.store.put('endpoints', rec.id, rec);
+      this.d.onEndpointsChanged?.();
       return { mac: rec.mac, generated: !input.mac };
     });
   }
@@ -219,6 +222,7 @@ export class Networks {
     });
     await removeLink(this.d.netlink, rec.containerVeth).catch(() => undefined);
     this.d.store.delete('endpoints', rec.id);
+    this.d.onEndpointsChanged?.();
   }
 
   private requireNetwork(id: string): NetworkRecord {

@@ -10,6 +10,8 @@ export interface ApiHandlers {
   status(): object;
   connect(addr: string): void;
   forget(addr: string): boolean;
+  /** reclaims a dead peer's address space; throws ApiError when refused */
+  rmpeer(peer: string): object;
 }
 
 export class ApiError extends Error {
@@ -40,6 +42,11 @@ export function apiApp(h: ApiHandlers): express.Express {
     const addr = String(req.params.addr);
     if (!badInput(() => h.forget(addr))) throw new ApiError(404, `weft was not told to connect to ${addr}`);
     return { forgotten: addr };
+  }));
+  app.post('/rmpeer', wrap((req) => {
+    const peer = (req.body as { peer?: unknown }).peer;
+    if (typeof peer !== 'string') throw new ApiError(400, 'body must be {"peer": "id or nickname"}');
+    return h.rmpeer(peer);
   }));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found; try GET /status' });

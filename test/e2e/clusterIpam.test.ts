@@ -127,3 +127,41 @@ test('a network created on h1 works on h3 without anything typed there; removal 
     await new Promise((res) => setTimeout(res, 250));
   }
 }, 120_000);
+
+test('weft ps lists every container of the cluster with its host', async () => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const rows = JSON.parse(await shOk('h2', 'bin/weft ps --json')) as Array<{ hostName: string; container?: string; ip: string }>;
+    const all = await addresses();
+    const named = rows.filter((r) => r.container);
+    if (rows.length === all.length && named.length === rows.length) {
+      expect(new Set(rows.map((r) => r.hostName))).toEqual(new Set(HOSTS));
+      expect(rows.map((r) => r.ip).sort()).toEqual([...all].sort());
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`weft ps on h2 shows ${rows.length} rows (${named.length} named) for ${all.length} containers`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const text = await shOk('h2', 'bin/weft ps');
+  expect(text.split('\n')[0]).toMatch(/^HOST\s+CONTAINER\s+ADDRESS/);
+}, 60_000);
+
+test('rmpeer is refused while the peer answers, and reclaims its space once it is gone', async () => {
+  const refused = await sh('h1', 'bin/weft rmpeer h3');
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(/h3 is alive/);
+  await shOk('h3', '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) >/dev/null; bin/weft stop');
+  const deadline = Date.now() + 10_000;
+  while ((JSON.parse(await shOk('h1', 'bin/weft status --json')) as { mesh: { peers: Array<{ nickname: string; state: string }> } }).mesh.peers.find((p) => p.nickname === 'h3')?.state !== 'dead') {
+    if (Date.now() > deadline) throw new Error('h3 not dead on h1');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await shOk('h1', 'bin/weft rmpeer h3');
+  const owners = (await view('h1')).ring.owners.map((o) => o.nickname).sort();
+  expect(owners).toEqual(['h1', 'h2']);
+  const t0 = Date.now();
+  while ((await view('h2')).ring.owners.some((o) => o.nickname === 'h3')) {
+    if (Date.now() - t0 > 5000) throw new Error('h2 did not learn of the reclaim');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 60_000);

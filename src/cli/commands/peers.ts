@@ -11,3 +11,8 @@ export async function forget(peer: string, o: { statusAddr?: string }): Promise<
   await apiCall(hostPort(o.statusAddr ?? DEFAULTS.statusAddr), 'DELETE', `/peers/${encodeURIComponent(peer)}`);
   console.log(`forgot ${peer}`);
 }
+
+export async function rmpeer(peer: string, o: { statusAddr?: string }): Promise<void> {
+  const r = (await apiCall(hostPort(o.statusAddr ?? DEFAULTS.statusAddr), 'POST', '/rmpeer', { peer })) as { nickname: string; tokens: number };
+  console.log(`removed peer ${r.nickname}; its address space is now this peer's`);
+}

@@ -60,6 +60,18 @@ export class SegmentChannel<T> implements GossipChannel {
     this.onLocalChange?.(encode([seg]));
   }
 
+  /**
+   * Replaces another writer's segment (a peer removed for good: its last words are
+   * written for it); the higher version wins everywhere. If that peer returns, its
+   * own publish supersedes this.
+   */
+  overwrite(writer: PeerId, data: T): void {
+    const seg = { writer, version: (this.segs.get(writer)?.version ?? 0) + 1, data };
+    this.set(seg);
+    this.changed([writer]);
+    this.onLocalChange?.(encode([seg]));
+  }
+
   /** restores a segment from the store (ours after a restart, to continue its version) */
   restore(seg: Segment<T>): void {
     const cur = this.segs.get(seg.writer);
