@@ -1,73 +1,145 @@
-/** A typed wrapper over scripts/lab for end-to-end tests. */
-import { execFile } from 'node:child_process';
+/**
+ * A typed wrapper over scripts/lab for end-to-end tests: lab hosts h1..h9, each a
+ * network + mount namespace with its own dockerd 20.10 (see scripts/lab help).
+ */
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-const LAB = path.join(ROOT, 'scripts', 'lab');
+export const LAB = path.join(ROOT, 'scripts', 'lab');
+/** Debian's client, matching the lab's dockerd (the one first on the machine's PATH is newer) */
+export const DOCKER = '/usr/bin/docker';
 
 export interface Result {
+  /** exit code; 124 when the timeout killed the command, 128+n when signal n ended it */
   code: number;
   stdout: string;
   stderr: string;
 }
 
-function exec(cmd: string, args: string[], timeoutMs: number): Promise<Result> {
+export interface ShOptions {
+  /** default 120 s */
+  timeoutMs?: number;
+  /** written to the command's stdin (otherwise stdin is empty) */
+  input?: string | Buffer;
+  /** extra environment for the command (PATH is the lab's: /usr/bin first) */
+  env?: Record<string, string>;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+function run(args: string[], timeoutMs: number, input?: string | Buffer): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    // scripts/lab sh execs the command itself under nsenter, so killing this child on
+    // timeout stops the command in the host too
+    const child = spawn(LAB, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => undefined); // the command may not read its stdin
+    child.stdin.end(input ?? '');
+    const finish = (code: number, extra = ''): void => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + extra });
+    };
+    child.on('error', (e) => finish(127, `\n${e.message}`));
+    child.on('close', (code, signal) => {
+      if (timedOut) finish(124, `\nscripts/lab ${args.join(' ')}: timed out after ${timeoutMs} ms`);
+      else if (code !== null) finish(code);
+      else finish(128 + (SIGNALS[signal ?? ''] ?? 0), `\nscripts/lab ${args.join(' ')}: ended by ${signal}`);
     });
   });
 }
 
-async function lab(args: string[], timeoutMs = 300_000): Promise<Result> {
-  return exec(LAB, args, timeoutMs);
-}
-
-async function labOk(args: string[], timeoutMs?: number): Promise<string> {
-  const r = await lab(args, timeoutMs);
+async function labOk(args: string[], timeoutMs = 120_000): Promise<string> {
+  const r = await run(args, timeoutMs);
   if (r.code !== 0) throw new Error(`scripts/lab ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
+/** hosts h1..hN up with dockerd answering and images lab/busybox, lab/iperf3; idempotent */
 export async function labUp(n: number): Promise<void> {
   await labOk(['up', String(n)], 600_000);
 }
 
+/** stops and removes everything of the lab (also a half-built or absent one) */
 export async function labDown(): Promise<void> {
   await labOk(['down'], 300_000);
 }
 
-/** runs a command in a lab host; a string goes through bash -c; never throws */
-export function sh(host: string, cmd: string | string[], timeoutMs = 120_000): Promise<Result> {
-  return lab(['sh', host, ...(typeof cmd === 'string' ? ['bash', '-c', cmd] : cmd)], timeoutMs);
+function toArgs(cmd: string | string[], env?: Record<string, string>): string[] {
+  const argv = typeof cmd === 'string' ? ['bash', '-c', cmd] : cmd;
+  if (!env || Object.keys(env).length === 0) return argv;
+  return ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
 }
 
-export async function shOk(host: string, cmd: string | string[], timeoutMs?: number): Promise<string> {
-  const r = await sh(host, cmd, timeoutMs);
-  if (r.code !== 0) throw new Error(`in ${host}: ${Array.isArray(cmd) ? cmd.join(' ') : cmd} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+function shOpts(opts?: ShOptions | number): ShOptions {
+  return typeof opts === 'number' ? { timeoutMs: opts } : (opts ?? {});
+}
+
+/**
+ * Runs a command in a lab host (net + mount namespaces, cwd = repository root).
+ * A string goes through `bash -c`; an array is the argv. Never throws.
+ */
+export function sh(host: string, cmd: string | string[], opts?: ShOptions | number): Promise<Result> {
+  const o = shOpts(opts);
+  return run(['sh', host, ...toArgs(cmd, o.env)], o.timeoutMs ?? 120_000, o.input);
+}
+
+/** like sh, but throws (with stdout and stderr) on a non-zero exit; returns stdout */
+export async function shOk(host: string, cmd: string | string[], opts?: ShOptions | number): Promise<string> {
+  const r = await sh(host, cmd, opts);
+  if (r.code !== 0) {
+    const what = Array.isArray(cmd) ? cmd.join(' ') : cmd;
+    throw new Error(`in ${host}: ${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
   return r.stdout;
 }
 
 /** Debian's docker 20.10 client in a host; returns stdout, throws with stderr on failure */
-export async function docker(host: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  const r = await sh(host, ['/usr/bin/docker', ...args], timeoutMs);
+export async function docker(host: string, args: string[], opts?: ShOptions | number): Promise<string> {
+  const r = await sh(host, [DOCKER, ...args], opts);
   if (r.code !== 0) throw new Error(`in ${host}: docker ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
 }
 
+/** the host's underlay address, 192.168.91.K for hK */
 export async function hostIp(host: string): Promise<string> {
   return (await labOk(['ip', host])).trim();
 }
 
+/** stops the host's dockerd (its containers stop with it) and starts it again, until it answers */
 export async function restartDockerd(host: string): Promise<void> {
   await labOk(['restart-dockerd', host], 300_000);
 }
 
+/** takes the host's underlay link down */
 export async function cut(host: string): Promise<void> {
   await labOk(['cut', host]);
 }
 
+/** brings the host's underlay link back up */
 export async function heal(host: string): Promise<void> {
   await labOk(['heal', host]);
+}
+
+/** starts a long-running command in the host (log in $WEFT_LAB_DIR/HOST/NAME.log); returns its pid */
+export async function bg(host: string, name: string, cmd: string[]): Promise<number> {
+  return Number((await labOk(['bg', host, name, ...cmd])).trim());
+}
+
+/** stops what bg started (TERM, then KILL), or only sends the given signal */
+export async function bgKill(host: string, name: string, signal?: string): Promise<void> {
+  await labOk(['kill', host, name, ...(signal ? [signal] : [])]);
+}
+
+/** the output of scripts/lab status */
+export async function labStatus(): Promise<string> {
+  return labOk(['status']);
 }
