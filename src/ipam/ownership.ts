@@ -112,7 +112,7 @@ export class Ownership implements GossipChannel {
     if (!r.ok) {
       if (r.reason === 'conflict') {
         if (this.conflict?.peer !== from) {
-          this.log?.error({ peer: from, token: r.token }, `peer ${from} holds an address ring that conflicts with ours (both were claimed independently); its space is ignored: run 'weft reset' on one of the two`);
+          this.log?.error({ peer: from, token: r.token }, `peer ${from} holds an address ring that conflicts with ours (both were claimed independently); its space is ignored: stop one of the two, remove its state (--state-dir) and launch it again naming a peer of the other`);
         }
         this.conflict = { peer: from, token: r.token, at: this.now() };
         throw new GossipRejected('ringConflict', `ring from ${from} conflicts at ${r.token}`);

@@ -4,6 +4,7 @@
  * everyone else's.
  */
 import type { Cidr } from '../ipam/cidr';
+import { formatMac, isValidUnicastMac, parseMac } from '../netlink/codec/addr';
 
 export const BRIDGE_PREFIX = 'weft-';
 export const HOST_VETH_PREFIX = 'wfh';
@@ -42,13 +43,12 @@ export function macForIp(ip: number): string {
   return ['02', '42', hex2((ip >>> 24) & 255), hex2((ip >>> 16) & 255), hex2((ip >>> 8) & 255), hex2(ip & 255)].join(':');
 }
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
-/** Lower-case colon form, or undefined when the text is no unicast MAC. */
+/** Lower-case colon form, or undefined when the text is no unicast MAC (dashes accepted, as Docker does). */
 export function normalizeMac(text: string): string | undefined {
-  const mac = text.trim().toLowerCase().replace(/-/g, ':');
-  if (!MAC_RE.test(mac)) return undefined;
-  if (parseInt(mac.slice(0, 2), 16) & 1) return undefined; // multicast bit
-  if (mac === '00:00:00:00:00:00') return undefined;
-  return mac;
+  try {
+    const bytes = parseMac(text.trim().replace(/-/g, ':'));
+    return isValidUnicastMac(bytes) ? formatMac(bytes) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,13 +3,9 @@
  * not even across a cut link; --ip moves ownership when free and is refused
  * while in use elsewhere; a peer killed with -9 keeps its space.
  */
-import { cut, docker, heal, labDown, labUp, sh, shOk } from './lab';
+import { cut, docker, heal, labDown, labUp, resetWeft as reset, sh, shOk } from './lab';
 
 const HOSTS = ['h1', 'h2', 'h3'];
-
-async function reset(host: string): Promise<void> {
-  await sh(host, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; bin/weft stop; for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n; done; rm -rf /var/lib/weft/*; true');
-}
 
 async function startMany(host: string, prefix: string, n: number): Promise<void> {
   await Promise.all(Array.from({ length: n }, (_, i) => docker(host, ['run', '-d', '--net', 'weft', '--name', `${prefix}${i}`, 'lab/busybox', 'sleep', '3600'], 180_000)));

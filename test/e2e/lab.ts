@@ -143,3 +143,18 @@ export async function bgKill(host: string, name: string, signal?: string): Promi
 export async function labStatus(): Promise<string> {
   return labOk(['status']);
 }
+
+/** a host with no containers, no weft networks, no weft daemon and no weft state */
+export async function resetWeft(host: string): Promise<void> {
+  await sh(host, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; bin/weft stop; for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n; done; rm -rf /var/lib/weft/*; true');
+}
+
+/** polls check every 200 ms; the time it took, or an error after ms */
+export async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -2,7 +2,7 @@
  * The peer mesh across three lab hosts with real dockerd: peers find each other
  * from one named peer, and a peer with the wrong password is refused.
  */
-import { cut, heal, labDown, labUp, sh, shOk } from './lab';
+import { cut, heal, labDown, labUp, resetWeft as reset, shOk, waitFor } from './lab';
 
 const HOSTS = ['h1', 'h2', 'h3'];
 
@@ -10,19 +10,6 @@ interface PeerView { id: string; nickname: string; addr: string; state: string }
 async function peers(host: string): Promise<PeerView[]> {
   const s = JSON.parse(await shOk(host, 'bin/weft status --json')) as { mesh: { peers: PeerView[] } };
   return s.mesh.peers;
-}
-
-async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function reset(host: string): Promise<void> {
-  await sh(host, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; bin/weft stop; for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n; done; rm -rf /var/lib/weft/*; true');
 }
 
 beforeAll(async () => {

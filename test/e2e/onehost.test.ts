@@ -2,7 +2,7 @@
  * weft on one host, end to end: a real dockerd in a lab host (scripts/lab),
  * the real daemon launched with bin/weft, real containers.
  */
-import { docker, labDown, labUp, restartDockerd, sh, shOk } from './lab';
+import { docker, labDown, labUp, resetWeft, restartDockerd, sh, shOk } from './lab';
 
 const H = 'h1';
 const weft = (args: string) => sh(H, `bin/weft ${args}`);
@@ -33,18 +33,14 @@ async function weftPid(): Promise<number> {
 
 beforeAll(async () => {
   await labUp(1);
-  // a clean slate in this host: no containers, no weft networks, no weft daemon
-  await sh(H, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; true');
-  await weft('stop');
-  await sh(H, 'for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n; done; rm -rf /var/lib/weft/*; true');
+  await resetWeft(H);
   const launched = await weft('launch');
   expect(launched.stderr).toBe('');
   expect(launched.code).toBe(0);
 }, 300_000);
 
 afterAll(async () => {
-  await sh(H, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; true');
-  await weft('stop');
+  await resetWeft(H);
   await labDown();
 }, 180_000);
 

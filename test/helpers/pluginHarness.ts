@@ -15,7 +15,7 @@ import { NetworkDriver } from '../../src/plugin/networkDriver';
 import { routes } from '../../src/plugin/routes';
 import { listenUnix, pluginApp } from '../../src/plugin/server';
 import { MemoryStore } from '../../src/store/memory';
-import { FakeClock } from '../../src/util/clock';
+import { FakeScheduler } from '../../src/util/scheduler';
 import { silentLogger } from '../../src/util/log';
 
 export interface Harness {
@@ -35,7 +35,7 @@ export async function startHarness(): Promise<Harness> {
   const socket = path.join(dir, 'weft.sock');
   const netlink = new FakeNetlink();
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
-  const clock = new FakeClock();
+  const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
   const networks = new Networks({ store, netlink, firewall, clock, log: silentLogger, mtu: 1450 });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));

@@ -46,7 +46,7 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     ...v.endpoints.map((e) => `  ${short(e.id)}  ${e.address.padEnd(18)} ${e.mac}  network ${short(e.networkId)}${e.sandboxKey ? '  joined' : ''}`),
     `address range ${v.range} owned by:${v.ring.waiting ? ' (waiting for the ring from a peer)' : ''}`,
     ...v.ring.owners.map((o) => `  ${o.nickname.padEnd(12)} ${String(o.addresses).padStart(9)} addresses (${((o.addresses / rangeSize(v.range)) * 100).toFixed(1)}%)`),
-    ...(v.ring.conflict ? [`  CONFLICT: peer ${v.ring.conflict.nickname} claimed the space independently; run 'weft reset' on one of the two`] : []),
+    ...(v.ring.conflict ? [`  CONFLICT: peer ${v.ring.conflict.nickname} claimed the space independently; stop one of the two, remove its state dir and launch it again naming a peer`] : []),
     `allocations on this host:`,
     ...v.pools.map((p) => `  ${p.subnet.padEnd(18)} ${String(p.used).padStart(7)} of ${p.size} used${p.range ? `, ip-range ${p.range}` : ''}`),
   ];

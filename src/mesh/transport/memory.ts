@@ -10,6 +10,7 @@ import { DropCounter } from '../stats';
 import { formatAddr, parseAddr } from './addr';
 import { Packet, PacketQueue } from './packetQueue';
 import type { Addr, ReceiveHandler, Transport } from './types';
+import { seededRandom } from '../../util/random';
 
 export interface MemoryNetworkOptions {
   /** one-way delay, ms (default 1) */
@@ -37,16 +38,6 @@ export interface MemoryNetworkStats {
   dropped: Record<string, number>;
 }
 
-/** seeded PRNG: a Weyl sequence through the murmur3 finalizer; uniform in [0, 1) */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = Math.imul(s ^ (s >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
 
 function probability(name: string, p: number): number {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${p}`);
@@ -112,7 +103,7 @@ export class MemoryNetwork {
     if (!(this.latency >= 0) || !(this.jitter >= 0)) throw new RangeError('latencyMs and jitterMs must be >= 0');
     this.loss = probability('loss', o.loss ?? 0);
     this.dup = probability('duplicate', o.duplicate ?? 0);
-    this.random = seeded(o.seed ?? 1);
+    this.random = seededRandom(o.seed ?? 1);
   }
 
   /** a transport receiving at addr (canonical "a.b.c.d:port"); the address must be free */

@@ -9,7 +9,7 @@ import { autoPrefix, pickSubnet } from '../../../src/ipam/subnetPicker';
 import { MemoryStore } from '../../../src/store/memory';
 import { SqliteStore } from '../../../src/store/sqlite';
 import type { Store } from '../../../src/store/types';
-import { FakeClock } from '../../../src/util/clock';
+import { FakeScheduler } from '../../../src/util/scheduler';
 
 const config = { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') };
 const acode = async (fn: () => Promise<unknown>): Promise<string> => {
@@ -32,7 +32,7 @@ const code = (fn: () => unknown): string => {
 };
 
 function fresh(store: Store<IpamCollections> = new MemoryStore<IpamCollections>(), users: Record<string, string> = {}) {
-  return new Ipam(store, new FakeClock(), config, (s) => users[`${s.base}/${s.prefix}`]);
+  return new Ipam(store, new FakeScheduler(), config, (s) => users[`${s.base}/${s.prefix}`]);
 }
 
 describe('pool ids', () => {
