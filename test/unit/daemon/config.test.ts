@@ -53,3 +53,22 @@ test('hostPort', () => {
   expect(hostPort('[::1]:6784')).toEqual({ host: '::1', port: 6784 });
   expect(hostPort('localhost:1')).toEqual({ host: 'localhost', port: 1 });
 });
+
+test('mesh options', () => {
+  const c = buildConfig({ peers: ['192.168.91.1', '192.168.91.2:7000'], nickname: 'h9' }, { WEFT_PASSWORD: 'long enough secret' });
+  expect(c.peers).toEqual(['192.168.91.1:6783', '192.168.91.2:7000']);
+  expect(c.port).toBe(6783);
+  expect(c.password).toBe('long enough secret');
+  expect(c.nickname).toBe('h9');
+  expect(buildConfig({ port: '7001', peers: ['10.0.0.1'] }, {}).peers).toEqual(['10.0.0.1:7001']);
+  expect(buildConfig({}, {}).password).toBeUndefined();
+  for (const [o, msg] of [
+    [{ peers: ['h1'] }, /peer "h1": expected an IPv4 address/],
+    [{ peers: ['10.0.0.300'] }, /peer/],
+    [{ port: '0' }, /--port/],
+    [{ password: 'short' }, /at least 8/],
+    [{ advertise: 'x' }, /expected an IPv4/],
+  ] as const) {
+    expect(() => buildConfig(o as Record<string, unknown>, {})).toThrow(msg);
+  }
+});
