@@ -1,10 +1,14 @@
 /**
  * This peer's view of who owns which addresses: the ring, kept in the store and
  * gossiped whole on the mesh (whole rings only: that keeps the single-writer
- * rule safe). A ring from a peer that conflicts with ours (two independent
- * claims) is refused, counted and reported in status; it is never merged.
+ * rule safe). Every ring carries its genesis, the claim it grew from (claimer id
+ * and a random nonce): rings of different geneses come from independent claims
+ * and are never merged, whatever happened to their tokens since. A conflicting
+ * ring is refused, counted and reported in status.
+ *
+ * Wire: 16-byte genesis, then the ring codec's bytes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ChannelId, type GossipChannel, GossipRejected } from '../mesh/gossip/channel';
 import type { PeerId } from '../mesh/peerId';
@@ -12,7 +16,9 @@ import type { Store } from '../store/types';
 import type { Cidr } from './cidr';
 import { decodeRing, encodeRing, isDecodeFailure, type Range, Ring, type RingEntry } from './ring';
 
-export type OwnershipCollections = { ring: RingEntry[] };
+export type OwnershipCollections = { ring: RingEntry[]; ringGenesis: string };
+
+const GENESIS_BYTES = 16;
 
 export interface RingConflict {
   peer: PeerId;
@@ -27,6 +33,8 @@ export class Ownership implements GossipChannel {
   onChange?: () => void;
   conflict?: RingConflict;
   private ring: Ring;
+  /** hex; undefined until we claim or adopt a ring */
+  private genesis?: string;
   private cachedDigest?: Buffer;
 
   constructor(
@@ -36,6 +44,7 @@ export class Ownership implements GossipChannel {
     private readonly log?: Logger,
   ) {
     this.ring = new Ring(store.get('ring', 'ring') ?? []);
+    this.genesis = store.get('ringGenesis', 'genesis');
   }
 
   get isEmpty(): boolean {
@@ -43,9 +52,10 @@ export class Ownership implements GossipChannel {
   }
 
   /** the first peer of a cluster owns everything; only on an empty ring */
-  claimAll(): void {
+  claimAll(random: (n: number) => Buffer = randomBytes): void {
     if (!this.ring.isEmpty()) return;
     this.ring.claimAll(this.self);
+    this.genesis = this.self + random(8).toString('hex');
     this.changed(true);
   }
 
@@ -92,7 +102,7 @@ export class Ownership implements GossipChannel {
   }
 
   encoded(): Buffer {
-    return encodeRing(this.ring.entries());
+    return Buffer.concat([Buffer.from(this.genesis ?? '0'.repeat(GENESIS_BYTES * 2), 'hex'), encodeRing(this.ring.entries())]);
   }
 
   digest(): Buffer {
@@ -106,27 +116,37 @@ export class Ownership implements GossipChannel {
   }
 
   merge(update: Buffer, from: PeerId): Buffer | undefined {
-    const entries = decodeRing(update);
+    if (update.length < GENESIS_BYTES) throw new GossipRejected('ringInvalid', `ring from ${from}: too short`);
+    const genesis = update.subarray(0, GENESIS_BYTES).toString('hex');
+    const entries = decodeRing(update.subarray(GENESIS_BYTES));
     if (isDecodeFailure(entries)) throw new GossipRejected('ringInvalid', `ring from ${from}: ${entries.detail ?? 'undecodable'}`);
+    if (entries.length === 0) return undefined; // a peer still waiting for a ring has nothing for us
+    if (this.genesis !== undefined && genesis !== this.genesis) return this.refuse(from, 0);
     const r = this.ring.merge(entries);
     if (!r.ok) {
-      if (r.reason === 'conflict') {
-        if (this.conflict?.peer !== from) {
-          this.log?.error({ peer: from, token: r.token }, `peer ${from} holds an address ring that conflicts with ours (both were claimed independently); its space is ignored: stop one of the two, remove its state (--state-dir) and launch it again naming a peer of the other`);
-        }
-        this.conflict = { peer: from, token: r.token, at: this.now() };
-        throw new GossipRejected('ringConflict', `ring from ${from} conflicts at ${r.token}`);
-      }
+      if (r.reason === 'conflict') return this.refuse(from, r.token);
       throw new GossipRejected('ringInvalid', `ring from ${from}: ${r.detail}`);
     }
+    if (this.genesis === undefined) this.genesis = genesis; // a waiting peer adopts the cluster's ring
     if (!r.changed) return undefined;
     this.changed(false);
     return this.encoded();
   }
 
+  private refuse(from: PeerId, token: number): never {
+    if (this.conflict?.peer !== from) {
+      this.log?.error({ peer: from, token }, `peer ${from} holds an address ring that conflicts with ours (both were claimed independently); its space is ignored: stop one of the two, remove its state (--state-dir) and launch it again naming a peer of the other`);
+    }
+    this.conflict = { peer: from, token, at: this.now() };
+    throw new GossipRejected('ringConflict', `ring from ${from} conflicts with ours`);
+  }
+
   private changed(local: boolean): void {
     this.cachedDigest = undefined;
-    this.store.put('ring', 'ring', [...this.ring.entries()]);
+    this.store.transaction(() => {
+      this.store.put('ring', 'ring', [...this.ring.entries()]);
+      if (this.genesis) this.store.put('ringGenesis', 'genesis', this.genesis);
+    });
     if (local) this.onLocalChange?.(this.encoded());
     this.onChange?.();
   }

@@ -56,25 +56,26 @@ test('200 peers: ownership, allocation and endpoints converge; no address twice,
   for (let i = 1; i < N; i++) peers[i].mesh.connect(addrOf((i * 7919) % i));
   await run(12_000);
 
-  /** each peer takes `count` addresses, retrying (space requests can time out under loss) */
+  /** each peer takes `count` addresses, one request at a time, retrying (space requests can time out under loss) */
   const allocate = async (who: Peer[], count: number, ms: number) => {
     const want = new Map(who.map((p) => [p, count]));
-    for (let t = 0; t < ms && [...want.values()].some((n) => n > 0); t += 500) {
-      await Promise.all(
-        [...want].filter(([, n]) => n > 0).map(async ([p, n]) => {
-          const attempt = p.ipam.requestAddress({ poolId: p.poolId, address: '', gateway: false, mac: '02:42:00:00:00:01' });
-          const settled = attempt.then(
-            (r) => {
-              p.held.push(r.address.split('/')[0]);
-              want.set(p, n - 1);
-            },
-            () => undefined,
-          );
-          await Promise.race([settled, tick()]);
-        }),
-      );
+    const pending = new Set<Peer>();
+    for (let t = 0; t < ms && ([...want.values()].some((n) => n > 0) || pending.size > 0); t += 500) {
+      for (const [p, n] of want) {
+        if (n <= 0 || pending.has(p)) continue;
+        pending.add(p);
+        p.ipam.requestAddress({ poolId: p.poolId, address: '', gateway: false, mac: '02:42:00:00:00:01' }).then(
+          (r) => {
+            p.held.push(r.address.split('/')[0]);
+            want.set(p, (want.get(p) ?? 1) - 1);
+            pending.delete(p);
+          },
+          () => pending.delete(p),
+        );
+      }
       await run(500);
     }
+    expect(pending.size).toBe(0);
     for (const p of who) p.table.publish(p.held.map((ip, k) => ({ id: `${p.mesh.self}-${k}`, subnet: SUBNET, ip, mac: '02:42:00:00:00:01' })));
   };
 
