@@ -4,7 +4,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Cidr, CidrError, containsCidr, formatCidr, parseCidr } from '../ipam/cidr';
+import { type Cidr, CidrError, containsCidr, formatCidr, parseCidr } from '../addr/cidr';
 import { LOG_LEVELS, type LogLevel } from '../util/log';
 
 export interface Config {

@@ -9,7 +9,7 @@ import { DockerClient, dockerEndpoint } from '../docker/client';
 import { NetworkSync } from '../docker/networkSync';
 import { DockerSync } from '../docker/sync';
 import { IptablesFirewall } from '../firewall/iptables';
-import { formatCidr } from '../ipam/cidr';
+import { formatCidr } from '../addr/cidr';
 import { Ipam, type IpamCollections } from '../ipam/ipam';
 import { Ownership, type OwnershipCollections } from '../ipam/ownership';
 import { SpaceBroker } from '../ipam/spaceBroker';

@@ -2,7 +2,7 @@
  * The default network `weft` (Weave's `weave` network is the model): created in
  * Docker when missing, so `docker run --net weft` works with nothing else typed.
  */
-import { type Cidr, formatCidr } from '../ipam/cidr';
+import { type Cidr, formatCidr } from '../addr/cidr';
 import type { DockerClient } from './client';
 
 export type DefaultNetworkState =

@@ -4,7 +4,7 @@
  * reconcile with Docker at once and every `intervalMs`.
  */
 import type { Logger } from 'pino';
-import type { Cidr } from '../ipam/cidr';
+import type { Cidr } from '../addr/cidr';
 import type { Reconciler } from '../network/reconciler';
 import type { DockerClient } from './client';
 import { type DefaultNetworkState, ensureDefaultNetwork } from './defaultNetwork';

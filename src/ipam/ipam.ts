@@ -7,7 +7,7 @@ import type { Clock } from '../util/clock';
 import type { Store } from '../store/types';
 import {
   type Cidr, CidrError, contains, containsCidr, equal, formatCidr, formatIp, isUsable, overlaps, parseCidr, parseIp,
-} from './cidr';
+} from '../addr/cidr';
 import { IpamError } from './errors';
 import { type Allocation, type AllocationKind, Pool } from './pool';
 import { formatPoolId, parsePoolId } from './poolId';

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { ChannelId, type GossipChannel, GossipRejected } from '../mesh/gossip/channel';
 import type { PeerId } from '../mesh/peerId';
 import type { Store } from '../store/types';
-import type { Cidr } from './cidr';
+import type { Cidr } from '../addr/cidr';
 import { decodeRing, encodeRing, isDecodeFailure, type Range, Ring, type RingEntry } from './ring';
 
 export type OwnershipCollections = { ring: RingEntry[]; ringGenesis: string };

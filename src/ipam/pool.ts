@@ -3,7 +3,7 @@
  * holds which address in it. Pure: the Ipam service persists what it returns.
  */
 import { AddressSpace } from './addressSpace';
-import { type Cidr, type Ip, contains, formatCidr, formatIp, isUsable, usable } from './cidr';
+import { type Cidr, type Ip, contains, formatCidr, formatIp, isUsable, usable } from '../addr/cidr';
 import { IpamError } from './errors';
 
 export type AllocationKind = 'gateway' | 'endpoint' | 'reserved';

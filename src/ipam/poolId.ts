@@ -2,7 +2,7 @@
  * PoolID as Docker carries it between RequestPool and later calls. One pool per
  * subnet, so the id is the subnet itself behind a tag: "weft:10.40.0.0/24".
  */
-import { type Cidr, CidrError, formatCidr, parseCidr } from './cidr';
+import { type Cidr, CidrError, formatCidr, parseCidr } from '../addr/cidr';
 import { IpamError } from './errors';
 
 const TAG = 'weft:';

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { PeerId } from '../mesh/peerId';
-import { type Cidr, formatCidr, formatIp, parseCidr } from './cidr';
+import { type Cidr, formatCidr, formatIp, parseCidr } from '../addr/cidr';
 import { IpamError } from './errors';
 import type { Ownership } from './ownership';
 import { chooseDonation, type DonationWant } from './ring';

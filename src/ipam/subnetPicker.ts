@@ -6,7 +6,7 @@
  * Block size: /20 in the default /12 range; 4 bits below the range's prefix when
  * the range is smaller than a /16.
  */
-import { type Cidr, nthSubnet, overlaps, subnetCount } from './cidr';
+import { type Cidr, nthSubnet, overlaps, subnetCount } from '../addr/cidr';
 
 export function autoPrefix(range: Cidr): number {
   return Math.min(32, Math.max(20, range.prefix + 4));

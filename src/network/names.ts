@@ -3,7 +3,7 @@
  * names at 15 bytes; the prefixes let the reconciler tell weft's devices from
  * everyone else's.
  */
-import type { Cidr } from '../ipam/cidr';
+import type { Cidr } from '../addr/cidr';
 import { formatMac, isValidUnicastMac, parseMac } from '../netlink/codec/addr';
 
 export const BRIDGE_PREFIX = 'weft-';

@@ -6,7 +6,7 @@
  * record, which the reconciler removes at the next start.
  */
 import type { Logger } from 'pino';
-import { type Cidr, contains, formatCidr, formatIp, parseCidr } from '../ipam/cidr';
+import { type Cidr, contains, formatCidr, formatIp, parseCidr } from '../addr/cidr';
 import { NetlinkError } from '../netlink/errors';
 import { ensureAddress, ensureBridge, removeLink } from '../netlink/ensure';
 import type { Firewall } from '../firewall/types';

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { DockerNetwork } from '../docker/client';
 import type { Ipam } from '../ipam/ipam';
-import { formatCidr, formatIp } from '../ipam/cidr';
+import { formatCidr, formatIp } from '../addr/cidr';
 import { removeLink } from '../netlink/ensure';
 import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';

@@ -4,7 +4,7 @@
  * Networks the latter.
  */
 import type { z } from 'zod';
-import { CidrError, parseAddressWithPrefix, parseCidr } from '../ipam/cidr';
+import { CidrError, parseAddressWithPrefix, parseCidr } from '../addr/cidr';
 import type { Networks } from '../network/networks';
 import { normalizeMac } from '../network/names';
 import { BadRequest } from './errors';

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { Server } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCidr } from '../../src/ipam/cidr';
+import { parseCidr } from '../../src/addr/cidr';
 import { Ipam, type IpamCollections } from '../../src/ipam/ipam';
 import { FakeFirewall } from '../../src/firewall/fake';
 import { FakeNetlink } from '../../src/netlink/fake';

@@ -9,7 +9,7 @@
  * by asking `isFree` of every owned address inside `within`, which is fine
  * for small pools and tests only. 'address' needs `isFree` alone (≤ 31 calls).
  */
-import { cidrOf, contains, first, size, type Cidr } from '../cidr';
+import { cidrOf, contains, first, size, type Cidr } from '../../addr/cidr';
 import type { Range } from './types';
 
 export type DonationWant = { readonly kind: 'half' } | { readonly kind: 'address'; readonly ip: number };

@@ -1,5 +1,5 @@
 /** Read-only questions over a sorted, valid list of ring entries. Pure. */
-import { first, size, type Cidr } from '../cidr';
+import { first, size, type Cidr } from '../../addr/cidr';
 import { SPACE, type PeerId, type Range, type RingEntry } from './types';
 
 /** Index of the entry owning `ip` (the last token ≤ ip), or -1 for an empty ring. */

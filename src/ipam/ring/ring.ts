@@ -5,7 +5,7 @@
  * which is what makes merging by per-token version safe. Pure: no I/O, no clock.
  */
 import { isPeerId } from '../../mesh/peerId';
-import type { Cidr } from '../cidr';
+import type { Cidr } from '../../addr/cidr';
 import { mergeEntries } from './merge';
 import { indexOwning, ownedIn, rangesOf } from './queries';
 import { validateEntries } from './validate';

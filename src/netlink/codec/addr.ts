@@ -1,10 +1,12 @@
-/** MAC and IPv4 string <-> bytes helpers. Strict: anything ambiguous is rejected with EncodeError. */
+/**
+ * MAC and IPv4 string <-> bytes helpers. Strict: anything ambiguous is rejected
+ * with EncodeError. IPv4 text is parsed by the one parser every layer uses
+ * (src/addr/cidr.ts); this file only turns it into the bytes netlink carries.
+ */
+import { CidrError, maskOf, parseIp } from '../../addr/cidr';
 import { DecodeError, EncodeError } from './errors';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-// no leading zeros: "010" means octal to some tools, so it is refused rather than guessed
-const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4_RE = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 const PREFIX_RE = /^(3[0-2]|[12]?\d)$/;
 
 export function parseMac(mac: string): Buffer {
@@ -26,8 +28,12 @@ export function isValidUnicastMac(mac: Uint8Array): boolean {
 }
 
 export function parseIpv4(ip: string): Buffer {
-  if (!IPV4_RE.test(ip)) throw new EncodeError(`invalid IPv4 address ${JSON.stringify(ip)}`);
-  return Buffer.from(ip.split('.').map(Number));
+  try {
+    return intToIpv4(parseIp(ip));
+  } catch (e) {
+    if (e instanceof CidrError) throw new EncodeError(`invalid IPv4 address ${JSON.stringify(ip)}`);
+    throw e;
+  }
 }
 
 export function formatIpv4(bytes: Uint8Array): string {
@@ -61,9 +67,7 @@ export function intToIpv4(n: number): Buffer {
   return b;
 }
 
-export function prefixMask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
+export const prefixMask = maskOf;
 
 /** the network address of ip/prefix */
 export function networkOf(bytes: Uint8Array, prefix: number): Buffer {

@@ -1,5 +1,5 @@
 import { buildConfig, ConfigError, hostPort } from '../../../src/daemon/config';
-import { formatCidr } from '../../../src/ipam/cidr';
+import { formatCidr } from '../../../src/addr/cidr';
 
 test('defaults', () => {
   const c = buildConfig({}, {});

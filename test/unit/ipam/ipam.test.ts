@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCidr } from '../../../src/ipam/cidr';
+import { parseCidr } from '../../../src/addr/cidr';
 import { IpamError } from '../../../src/ipam/errors';
 import { Ipam, type IpamCollections } from '../../../src/ipam/ipam';
 import { formatPoolId, parsePoolId } from '../../../src/ipam/poolId';

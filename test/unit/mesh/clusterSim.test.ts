@@ -4,7 +4,7 @@
  * table together. After healing: one ring everywhere, no address held twice,
  * every peer knows every endpoint.
  */
-import { parseCidr, parseIp } from '../../../src/ipam/cidr';
+import { parseCidr, parseIp } from '../../../src/addr/cidr';
 import { Ipam, type IpamCollections } from '../../../src/ipam/ipam';
 import { Ownership, type OwnershipCollections } from '../../../src/ipam/ownership';
 import { SpaceBroker } from '../../../src/ipam/spaceBroker';

@@ -1,4 +1,4 @@
-import { parseCidr, parseIp } from '../../../src/ipam/cidr';
+import { parseCidr, parseIp } from '../../../src/addr/cidr';
 import { bridgeName, containerVethName, gatewayMac, hostVethName, isWeftDevice, macForIp, normalizeMac } from '../../../src/network/names';
 
 const id = '2e01c0ffee2e01c0ffee2e01c0ffee2e01c0ffee2e01c0ffee2e01c0ffee1234';

@@ -1,5 +1,5 @@
 /** chooseDonation: what a peer gives away when asked, checked by example and against a brute-force oracle. */
-import { parseCidr, parseIp, type Cidr } from '../../../../src/ipam/cidr';
+import { parseCidr, parseIp, type Cidr } from '../../../../src/addr/cidr';
 import { chooseDonation, freeRunsFromSorted, scanFreeRuns, SPACE, upperHalf, type Range } from '../../../../src/ipam/ring';
 import { rng } from './helpers/random';
 

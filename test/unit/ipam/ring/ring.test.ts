@@ -1,5 +1,5 @@
 /** Ring operations and queries: claimAll, transfer and reclaim edge cases. */
-import { parseCidr } from '../../../../src/ipam/cidr';
+import { parseCidr } from '../../../../src/addr/cidr';
 import { MAX_ENTRIES, MAX_VERSION, Ring, RingError, SPACE, type RingEntry } from '../../../../src/ipam/ring';
 import { peer } from './helpers/random';
 

@@ -1,7 +1,7 @@
 import {
   CidrError, contains, containsCidr, equal, first, formatCidr, formatIp, isUsable, last, maskOf, nthSubnet, overlaps,
   parseAddressWithPrefix, parseCidr, parseIp, size, subnetCount, usable,
-} from '../../../src/ipam/cidr';
+} from '../../../src/addr/cidr';
 
 describe('parseIp / formatIp', () => {
   test.each([
