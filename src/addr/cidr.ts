@@ -126,3 +126,13 @@ export function subnetCount(outer: Cidr, prefix: number): number {
 export function isIp(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n < TWO32;
 }
+
+/** runs a parse, turning its CidrError into the caller's own error type (e.g. a plugin BadRequest) */
+export function parseOr<T>(parse: () => T, wrap: (message: string) => Error): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof CidrError) throw wrap(e.message);
+    throw e;
+  }
+}

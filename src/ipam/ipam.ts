@@ -6,7 +6,7 @@
 import type { Clock } from '../util/clock';
 import type { Store } from '../store/types';
 import {
-  type Cidr, CidrError, contains, containsCidr, equal, formatCidr, formatIp, isUsable, overlaps, parseCidr, parseIp,
+  type Cidr, contains, containsCidr, equal, formatCidr, formatIp, isUsable, overlaps, parseCidr, parseIp, parseOr,
 } from '../addr/cidr';
 import { IpamError } from './errors';
 import { type Allocation, type AllocationKind, Pool } from './pool';
@@ -269,22 +269,14 @@ function withPrefix(ip: number, subnet: Cidr): string {
   return `${formatIp(ip)}/${subnet.prefix}`;
 }
 
+const badRequest = (what: string) => (msg: string) => new IpamError('BadRequest', `weft: bad ${what}: ${msg}`);
+
 function cidrArg(text: string, what: string): Cidr {
-  try {
-    return parseCidr(text);
-  } catch (e) {
-    if (e instanceof CidrError) throw new IpamError('BadRequest', `weft: bad ${what}: ${e.message}`);
-    throw e;
-  }
+  return parseOr(() => parseCidr(text), badRequest(what));
 }
 
 function ipArg(text: string): number {
   // Docker sends bare addresses; tolerate "ip/prefix" as some clients do.
   const bare = text.includes('/') ? text.slice(0, text.indexOf('/')) : text;
-  try {
-    return parseIp(bare);
-  } catch (e) {
-    if (e instanceof CidrError) throw new IpamError('BadRequest', `weft: bad address: ${e.message}`);
-    throw e;
-  }
+  return parseOr(() => parseIp(bare), badRequest('address'));
 }

@@ -4,7 +4,7 @@
  * Networks the latter.
  */
 import type { z } from 'zod';
-import { CidrError, parseAddressWithPrefix, parseCidr } from '../addr/cidr';
+import { parseAddressWithPrefix, parseCidr, parseOr } from '../addr/cidr';
 import type { Networks } from '../network/networks';
 import { normalizeMac } from '../network/names';
 import { BadRequest } from './errors';
@@ -97,23 +97,9 @@ export class NetworkDriver {
   }
 }
 
-function cidr(text: string, what: string) {
-  try {
-    return parseCidr(text);
-  } catch (e) {
-    if (e instanceof CidrError) throw new BadRequest(`weft: bad ${what}: ${e.message}`);
-    throw e;
-  }
-}
-
-function addressWithPrefix(text: string, what: string) {
-  try {
-    return parseAddressWithPrefix(text);
-  } catch (e) {
-    if (e instanceof CidrError) throw new BadRequest(`weft: bad ${what}: ${e.message}`);
-    throw e;
-  }
-}
+const bad = (what: string) => (msg: string) => new BadRequest(`weft: bad ${what}: ${msg}`);
+const cidr = (text: string, what: string) => parseOr(() => parseCidr(text), bad(what));
+const addressWithPrefix = (text: string, what: string) => parseOr(() => parseAddressWithPrefix(text), bad(what));
 
 function objectOption(v: unknown): Record<string, unknown> {
   if (v === undefined || v === null) return {};

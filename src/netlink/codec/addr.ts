@@ -3,7 +3,7 @@
  * with EncodeError. IPv4 text is parsed by the one parser every layer uses
  * (src/addr/cidr.ts); this file only turns it into the bytes netlink carries.
  */
-import { CidrError, maskOf, parseIp } from '../../addr/cidr';
+import { maskOf, parseIp, parseOr } from '../../addr/cidr';
 import { DecodeError, EncodeError } from './errors';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -28,12 +28,7 @@ export function isValidUnicastMac(mac: Uint8Array): boolean {
 }
 
 export function parseIpv4(ip: string): Buffer {
-  try {
-    return intToIpv4(parseIp(ip));
-  } catch (e) {
-    if (e instanceof CidrError) throw new EncodeError(`invalid IPv4 address ${JSON.stringify(ip)}`);
-    throw e;
-  }
+  return intToIpv4(parseOr(() => parseIp(ip), () => new EncodeError(`invalid IPv4 address ${JSON.stringify(ip)}`)));
 }
 
 export function formatIpv4(bytes: Uint8Array): string {
