@@ -35,6 +35,8 @@ function program(): Command {
     .option('--advertise <ip[:port]>', 'address other peers reach this one at (default: the underlay address)')
     .option('--password <password>', 'encrypt and authenticate the mesh (or WEFT_PASSWORD)')
     .option('--nickname <name>', 'this peer\'s name in status (default: the hostname)')
+    .option('--no-fastdp', 'no kernel VXLAN path: weft carries all traffic between hosts (the sleeve)')
+    .option('--vxlan-port <port>', 'UDP port of the kernel VXLAN path, the same on every peer', String(DEFAULTS.vxlanPort))
     .action(async (peers: string[], opts: Record<string, unknown>) => {
       await launch(peers, {
         foreground: opts.foreground === true,
@@ -52,6 +54,8 @@ function program(): Command {
         advertise: opts.advertise as string | undefined,
         password: opts.password as string | undefined,
         nickname: opts.nickname as string | undefined,
+        fastdp: opts.fastdp !== false,
+        vxlanPort: opts.vxlanPort as string,
       });
     });
 

@@ -32,6 +32,10 @@ export interface Config {
   /** mesh password (--password or WEFT_PASSWORD); undefined: no encryption */
   password?: string;
   nickname: string;
+  /** the kernel VXLAN fast path (--no-fastdp turns it off: the sleeve carries everything) */
+  fastdp: boolean;
+  /** UDP port of the kernel VXLAN path, the same on every peer */
+  vxlanPort: number;
 }
 
 export class ConfigError extends Error {
@@ -47,6 +51,7 @@ export const DEFAULTS = {
   defaultSubnet: '10.32.0.0/16',
   logLevel: 'info' as LogLevel,
   port: 6783,
+  vxlanPort: 4789,
 };
 
 export interface RawOptions {
@@ -65,6 +70,8 @@ export interface RawOptions {
   advertise?: string;
   password?: string;
   nickname?: string;
+  fastdp?: boolean;
+  vxlanPort?: string;
 }
 
 export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env): Config {
@@ -94,12 +101,14 @@ export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env)
     ...(o.advertise !== undefined ? { advertise: peerAddr(o.advertise, o.port) } : {}),
     ...passwordOption(o.password ?? env.WEFT_PASSWORD),
     nickname: nicknameOption(o.nickname ?? os.hostname()),
+    fastdp: o.fastdp ?? true,
+    vxlanPort: o.vxlanPort === undefined ? DEFAULTS.vxlanPort : portOption(o.vxlanPort, '--vxlan-port'),
   };
 }
 
-function portOption(v: string | undefined): number {
+function portOption(v: string | undefined, flag = '--port'): number {
   if (v === undefined) return DEFAULTS.port;
-  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new ConfigError(`--port ${JSON.stringify(v)}: an integer from 1 to 65535`);
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new ConfigError(`${flag} ${JSON.stringify(v)}: an integer from 1 to 65535`);
   return Number(v);
 }
 

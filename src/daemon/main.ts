@@ -9,7 +9,8 @@ import { DockerClient, dockerEndpoint } from '../docker/client';
 import { NetworkSync } from '../docker/networkSync';
 import { DockerSync } from '../docker/sync';
 import { IptablesFirewall } from '../firewall/iptables';
-import { formatCidr } from '../addr/cidr';
+import { type Cidr, formatCidr, parseIp } from '../addr/cidr';
+import { type Departure, departures, remember, rememberedAddress, validateDepartures } from '../network/departures';
 import { Ipam, type IpamCollections } from '../ipam/ipam';
 import { Ownership, type OwnershipCollections } from '../ipam/ownership';
 import { SpaceBroker } from '../ipam/spaceBroker';
@@ -18,7 +19,11 @@ import { ChannelId } from '../mesh/gossip/channel';
 import { type Segment, SegmentChannel } from '../mesh/gossip/segments';
 import { seededRandom } from '../mesh/link';
 import type { PeerInfo } from '../mesh/membership';
-import { newPeerId } from '../mesh/peerId';
+import { isPeerId, newPeerId, type PeerId } from '../mesh/peerId';
+import { DataPlane, SLEEVE_BUDGET } from '../dataplane/dataPlane';
+import { PROBE_LOCAL_IP_TEXT, PROBE_PORT } from '../dataplane/frames/vxlanProbe';
+import type { Path } from '../dataplane/plan';
+import { openTap } from '../dataplane/tap/tap';
 import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
@@ -42,7 +47,7 @@ import { removePid, runningPid, writePid } from './pidFile';
 
 export class AlreadyRunning extends Error {}
 
-type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo>; networkSegments: Segment<HostNetworks>; endpointSegments: Segment<EndpointEntry[]> };
+type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo>; networkSegments: Segment<HostNetworks>; endpointSegments: Segment<EndpointEntry[]>; departedSegments: Segment<Departure[]> };
 
 export async function runDaemon(config: Config): Promise<{ stop: () => Promise<void> }> {
   const other = runningPid(config.pidFile);
@@ -60,8 +65,11 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
   if (!self) store.put('meta', 'peerId', (self = newPeerId()));
   const advertise = config.advertise ?? `${underlayAddress(links, routesNow, addrs) ?? '127.0.0.1'}:${config.port}`;
   const key = config.password ? deriveKey(config.password) : undefined;
+  // the kernel has no ESP transform here, so VXLAN traffic could not be encrypted: a password means the sleeve
+  const fastdp = config.fastdp && key === undefined;
+  const fastdpOff = fastdp ? undefined : !config.fastdp ? '--no-fastdp' : 'a password is set: traffic goes by the encrypted sleeve (no kernel ESP for VXLAN)';
   const transport = await UdpTransport.open({ host: '0.0.0.0', port: config.port });
-  const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES },
+  const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES, fastdp },
     key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
   for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
   persist(mesh.peersChannel, (w, seg) => store.put('peers', w, seg));
@@ -78,18 +86,45 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
   for (const [, seg] of store.all('endpointSegments')) endpointTable.restore(seg);
   mesh.gossip.add(endpointTable);
   persist(endpointTable, (w, seg) => store.put('endpointSegments', w, seg));
+  // and the endpoints that left, so a container back with the same --mac-address gets its old address
+  const departed = new SegmentChannel<Departure[]>(ChannelId.Departed, self, { validate: validateDepartures });
+  for (const [, seg] of store.all('departedSegments')) departed.restore(seg);
+  mesh.gossip.add(departed);
+  persist(departed, (w, seg) => store.put('departedSegments', w, seg));
   let publishSoon: ReturnType<typeof clock.after> | undefined;
   const publishEndpoints = () => {
     publishSoon?.cancel();
     publishSoon = clock.after(50, () => {
       const mine = localEntries(networks.endpoints(), networks.networks(), networkSync.containerNames);
-      if (JSON.stringify(mine) !== JSON.stringify(endpointTable.get(self)?.data)) endpointTable.publish(mine);
+      const before = endpointTable.get(self)?.data ?? [];
+      if (JSON.stringify(mine) === JSON.stringify(before)) return;
+      const gone = departures(before, mine, clock.now());
+      if (gone.length) departed.publish(remember(departed.get(self)?.data ?? [], gone));
+      endpointTable.publish(mine);
     });
   };
   networkSync.onPass = publishEndpoints;
 
+  // the data plane: VXLAN and TAP ports on each bridge, programmed from the endpoint table and the path to each peer
+  const topology = new SegmentChannel<PeerId[]>(ChannelId.Topology, self, { validate: validatePeerList });
+  mesh.gossip.add(topology);
+  const dataPlane = new DataPlane({
+    self, netlink, clock, log: log.child({ c: 'dataplane' }), fastdp, vxlanPort: config.vxlanPort, mesh, topology,
+    endpoints: () => flatten(endpointTable.all()),
+    hostsWithSubnet: (subnet) => new Set(networkSegments.all().filter((s) => s.data.networks.some((n) => n.subnet === subnet)).map((s) => s.writer)),
+    openTap,
+    openProbeSocket: () => UdpTransport.open({ host: PROBE_LOCAL_IP_TEXT, port: PROBE_PORT }),
+    drops: mesh.drops,
+    tickMs: DEFAULT_MESH_TIMES.heartbeatMs,
+    sleeveBudget: SLEEVE_BUDGET,
+  });
+  endpointTable.watch(() => dataPlane.schedule());
+  networkSegments.watch(() => dataPlane.schedule());
+  await dataPlane.start();
+
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
   const networks: Networks = new Networks({
+    ports: dataPlane,
     store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu,
     onNetworksChanged: () => networkSync.kick(),
     onEndpointsChanged: () => {
@@ -110,7 +145,11 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
     nickname,
     log: log.child({ c: 'ring' }),
   });
-  const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker });
+  const remembered = (mac: string, subnet: Cidr): number | undefined => {
+    const ip = rememberedAddress(departed.all().map((s) => s.data), flatten(endpointTable.all()), mac, formatCidr(subnet));
+    return ip === undefined ? undefined : parseIp(ip);
+  };
+  const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered });
   const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.name });
   await reconciler.kernel();
 
@@ -140,7 +179,7 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
       mesh: {
         self: { id: self, nickname: config.nickname, addr: advertise },
         encrypted: key !== undefined,
-        peers: mesh.peers(),
+        peers: mesh.peers().map((p) => ({ ...p, ...pathView(dataPlane.pathOf(p.id)) })),
         targets: mesh.membership.configuredTargets(),
         drops: mesh.drops.snapshot(),
         traffic: mesh.traffic,
@@ -150,6 +189,7 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
         owners: [...ownership.ownedIn(config.range)].map(([peer, addresses]) => ({ peer, nickname: peer === self ? config.nickname : nickname(peer), addresses })),
         ...(ownership.conflict ? { conflict: { ...ownership.conflict, nickname: nickname(ownership.conflict.peer) } } : {}),
       },
+      dataplane: { ...dataPlane.status(), ...(fastdpOff ? { fastdpOff } : {}), encrypted: key !== undefined },
       networks: networks.networks(),
       endpoints: networks.endpoints(),
       cluster: {
@@ -181,6 +221,7 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
       sync.stop();
       networkSync.stop();
       await Promise.all([closeServer(plugin), closeServer(api)]);
+      await dataPlane.stop();
       await mesh.stop();
       fs.rmSync(config.socketPath, { force: true });
       await netlink.close();
@@ -190,6 +231,15 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
       log.flush();
     })());
   return { stop };
+}
+
+function pathView(p: Path | undefined): { mode: string; via?: string } {
+  return p ? { mode: p.mode, ...(p.via ? { via: p.via } : {}) } : { mode: 'unreachable' };
+}
+
+function validatePeerList(d: unknown): PeerId[] {
+  if (!Array.isArray(d) || d.length > 10_000 || !d.every(isPeerId)) throw new Error('bad peer list');
+  return d as PeerId[];
 }
 
 function persist<T>(channel: SegmentChannel<T>, put: (writer: string, seg: Segment<T>) => void): void {

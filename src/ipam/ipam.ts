@@ -72,6 +72,8 @@ export type SubnetUser = (subnet: Cidr) => string | undefined;
 export interface ClusterIpam {
   ownership: Ownership;
   broker: SpaceBroker;
+  /** the address a MAC last had in a subnet anywhere in the cluster, if no one holds it now */
+  remembered?: (mac: string, subnet: Cidr) => number | undefined;
 }
 
 const allocKey = (subnet: Cidr, ip: number) => `${formatCidr(subnet)}|${formatIp(ip)}`;
@@ -159,7 +161,7 @@ export class Ipam {
       // Docker's convention: the first usable address of the subnet.
       a = pool.claim(pool.subnet.prefix >= 31 ? pool.subnet.base : pool.subnet.base + 1, kind, this.clock.now());
     } else {
-      a = await this.allocateOwned(pool, kind, req.mac);
+      a = (kind === 'endpoint' && req.mac ? await this.claimRemembered(pool, req.mac) : undefined) ?? (await this.allocateOwned(pool, kind, req.mac));
     }
     try {
       this.store.transaction(() => {
@@ -173,6 +175,20 @@ export class Ipam {
       throw e;
     }
     return { address: withPrefix(a.ip, pool.subnet), allocation: a };
+  }
+
+  /** a MAC that was here before gets its old address back when it is still free; otherwise undefined */
+  private async claimRemembered(pool: Pool, mac: string): Promise<Allocation | undefined> {
+    const c = this.cluster;
+    const ip = c?.remembered?.(mac, pool.subnet);
+    if (ip === undefined || !isUsableIn(pool, ip) || pool.allocation(ip)) return undefined;
+    try {
+      if (!c!.ownership.owns(ip)) await c!.broker.acquireAddress(pool.subnet, ip);
+      return pool.claim(ip, 'endpoint', this.clock.now(), mac);
+    } catch (e) {
+      if (e instanceof IpamError) return undefined; // in use somewhere, or its owner cannot be reached: a fresh address
+      throw e;
+    }
   }
 
   /** an address from owned space; when none is left, more space from a peer, once */

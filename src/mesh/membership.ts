@@ -14,6 +14,8 @@ export interface PeerInfo {
   addr: Addr;
   /** removed for good with `weft rmpeer` */
   removed?: boolean;
+  /** takes kernel VXLAN traffic (has the probe device) */
+  fastdp?: boolean;
 }
 
 export interface PeerStatus extends PeerInfo {

@@ -28,6 +28,8 @@ export interface MeshOptions {
   deadMs: number;
   antiEntropyMs: number;
   fanout: number;
+  /** announced to peers: this host takes kernel VXLAN traffic */
+  fastdp?: boolean;
 }
 
 export const DEFAULT_MESH_TIMES = { heartbeatMs: 500, suspectMs: 1500, deadMs: 3000, antiEntropyMs: 1000, fanout: 3 };
@@ -46,6 +48,7 @@ export class Mesh implements Link {
   readonly peersChannel: SegmentChannel<PeerInfo>;
   readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private timers: TimerHandle[] = [];
+  private readonly handlers = new Map<number, (sender: PeerId, payload: Buffer) => void>();
   private readonly rejectedFrom = new Map<Addr, number>();
 
   constructor(
@@ -65,8 +68,13 @@ export class Mesh implements Link {
     transport.onReceive((data, from) => this.receive(data, from));
   }
 
+  /** a handler for a message type the mesh itself does not use (the data plane's) */
+  on(type: number, fn: (sender: PeerId, payload: Buffer) => void): void {
+    this.handlers.set(type, fn);
+  }
+
   start(): void {
-    this.peersChannel.publish({ nickname: this.o.nickname, addr: this.o.advertise });
+    this.peersChannel.publish({ nickname: this.o.nickname, addr: this.o.advertise, ...(this.o.fastdp ? { fastdp: true } : {}) });
     this.gossip.start();
     this.timers.push(this.scheduler.every(this.o.heartbeatMs, () => this.heartbeat()));
     this.heartbeat();
@@ -103,8 +111,18 @@ export class Mesh implements Link {
   }
 
   send(to: PeerId, type: number, payload: Buffer): void {
-    const addr = this.membership.addrOf(to, this.peersChannel.get(to)?.data.addr);
+    const addr = this.addrOf(to);
     if (addr) this.sendTo(addr, type, payload);
+  }
+
+  /** where a peer is reached: where it was last heard from, else what it announced */
+  addrOf(id: PeerId): Addr | undefined {
+    return this.membership.addrOf(id, this.peersChannel.get(id)?.data.addr);
+  }
+
+  /** sends a datagram that is not a mesh frame (the fast-path probe) from the mesh's socket */
+  sendRaw(addr: Addr, data: Buffer): void {
+    this.transport.send(addr, data);
   }
 
   private sendTo(addr: Addr, type: number, payload: Buffer): void {
@@ -167,8 +185,10 @@ export class Mesh implements Link {
         return this.rpc.handleRequest(env.sender, env.payload);
       case MessageType.Reply:
         return this.rpc.handleReply(env.payload);
-      default:
-        return this.drops.count('unknownType');
+      default: {
+        const h = this.handlers.get(env.type);
+        return h ? h(env.sender, env.payload) : this.drops.count('unknownType');
+      }
     }
   }
 
@@ -189,5 +209,6 @@ function validatePeerInfo(d: unknown): PeerInfo {
   if (!o || typeof o.nickname !== 'string' || o.nickname.length > 64 || typeof o.addr !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(o.addr)) {
     throw new Error('bad peer info');
   }
-  return { nickname: o.nickname, addr: o.addr, ...((o as { removed?: unknown }).removed === true ? { removed: true } : {}) };
+  const x = o as { removed?: unknown; fastdp?: unknown };
+  return { nickname: o.nickname, addr: o.addr, ...(x.removed === true ? { removed: true } : {}), ...(x.fastdp === true ? { fastdp: true } : {}) };
 }

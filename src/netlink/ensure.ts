@@ -26,7 +26,7 @@ export async function ensureVeth(
 }
 
 /**
- * Creates the vxlan device if missing. One whose vni/port/learning/local/dev differ is deleted and
+ * Creates the vxlan device if missing. One whose vni/port/learning/proxy/local/dev differ is deleted and
  * re-created (the kernel cannot change most of these in place), which drops its FDB entries:
  * callers re-add them whenever the result is 'created'.
  */
@@ -120,6 +120,6 @@ async function vxlanMatches(nl: Netlink, link: LinkInfo, spec: VxlanSpec): Promi
   if (link.kind !== 'vxlan' || !link.vxlan) return true; // not ours to delete: createUnlessPresent reports it
   const v = link.vxlan;
   const dev = spec.dev === undefined ? undefined : (await nl.getLink(spec.dev))?.index;
-  return v.vni === spec.vni && v.port === spec.port && v.learning === spec.learning
+  return v.vni === spec.vni && v.port === spec.port && v.learning === spec.learning && v.proxy === (spec.proxy ?? false)
     && v.local === spec.local && v.dev === dev;
 }

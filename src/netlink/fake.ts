@@ -7,16 +7,16 @@ import {
   formatCidr4, formatIpv4, inSubnet, isValidUnicastMac, networkOf, normalizeMac, parseCidr4, parseIpv4, parseMac,
 } from './codec/addr';
 import { encodeAddress } from './codec/address';
-import { NUD_PERMANENT, RT_TABLE_MAIN } from './codec/constants';
+import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN } from './codec/constants';
 import { EncodeError } from './codec/errors';
-import { encodeLinkByName, encodeNewLink, encodeSetLink, type NewLinkRequest } from './codec/link';
-import { encodeFdb, encodeNeighbour } from './codec/neighbour';
+import { encodeBridgePort, encodeLinkByName, encodeNewLink, encodeSetLink, type NewLinkRequest } from './codec/link';
+import { encodeBridgeFdb, encodeFdb, encodeNeighbour } from './codec/neighbour';
 import { encodeRoute } from './codec/route';
 import { NetlinkError, type NetlinkErrorCode } from './errors';
-import { opt, routeOp } from './util';
+import { fdbOp, fdbTarget, opt, routeOp } from './util';
 import type {
-  AddressInfo, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec, RouteInfo,
-  RouteSpec, VethSpec, VxlanSpec,
+  AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec,
+  RouteInfo, RouteSpec, VethSpec, VxlanSpec,
 } from './types';
 
 export interface FakeCall { op: string; args: unknown; error?: NetlinkErrorCode }
@@ -24,6 +24,8 @@ type KnownCode = Exclude<NetlinkErrorCode, 'EUNKNOWN'>;
 
 interface FLink extends LinkInfo { peerIndex?: number }
 interface FRoute { dst: string; gateway?: string; ifindex: number }
+/** a bridge FDB entry; `port === bridge` is the bridge's own address; NUD_PERMANENT = local, NUD_NOARP = static */
+interface FBridgeEntry { bridge: number; mac: string; port: number; state: number }
 
 const MTU_MIN = 68;
 const MTU_MAX = 65535;
@@ -32,6 +34,7 @@ const VXLAN_HEADROOM = 50; // IPv4 + UDP + VXLAN + inner Ethernet
 const ENETDOWN = 100;
 const ENETUNREACH = 101;
 const ELOOP = 40;
+const ZERO_MAC = '00:00:00:00:00:00';
 
 export class FakeNetlink implements Netlink {
   /** every mutating call, in order, failed ones included (with their error code) */
@@ -40,8 +43,10 @@ export class FakeNetlink implements Netlink {
   private addrs: { ifindex: number; cidr: string }[] = [];
   private routes: FRoute[] = [];
   private neigh: { ifindex: number; ip: string; mac: string }[] = [];
-  /** `${ifindex} ${mac}` -> remote dsts, in insertion order */
+  /** vxlan devices' own entries: `${ifindex} ${mac}` -> remote dsts, in insertion order */
   private fdb = new Map<string, string[]>();
+  /** the bridges' entries, newest first like the kernel's list */
+  private brFdb: FBridgeEntry[] = [];
   private readonly faults: { op: string; code: KnownCode }[] = [];
   private nextIndex = 1;
   private macCounter = 0;
@@ -69,7 +74,9 @@ export class FakeNetlink implements Netlink {
   createBridge(spec: BridgeSpec): Promise<void> {
     return this.mutate('createBridge', spec, `create bridge ${spec.name}`, (op) => {
       this.checkNew(op, { ...spec, info: { kind: 'bridge' } });
-      this.add({ name: spec.name, kind: 'bridge', mtu: spec.mtu ?? 1500, mac: this.mac(spec.mac), up: false });
+      const br = this.add({ name: spec.name, kind: 'bridge', mtu: spec.mtu ?? 1500, mac: this.mac(spec.mac), up: false });
+      // only an address given explicitly becomes an FDB entry of the bridge itself
+      if (spec.mac !== undefined) this.addLocal(br.index, br.index, br.mac);
     });
   }
 
@@ -91,14 +98,16 @@ export class FakeNetlink implements Netlink {
   createVxlan(spec: VxlanSpec): Promise<void> {
     return this.mutate('createVxlan', spec, `create vxlan ${spec.name}`, (op) => {
       const lower = spec.dev === undefined ? undefined : this.need(spec.dev, op);
-      const params = { vni: spec.vni, port: spec.port, learning: spec.learning, ...opt('local', spec.local) };
-      this.checkNew(op, { name: spec.name, ...opt('mtu', spec.mtu), info: { kind: 'vxlan', ...params, ...opt('link', lower?.index) } });
+      const params = { vni: spec.vni, port: spec.port, learning: spec.learning, proxy: spec.proxy ?? false, ...opt('local', spec.local) };
+      this.checkNew(op, {
+        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), info: { kind: 'vxlan', ...params, ...opt('link', lower?.index) },
+      });
       if (spec.vni >= VXLAN_N_VID) throw NetlinkError.of('ERANGE', op);
       const clash = [...this.links.values()].some((l) => l.vxlan && l.vxlan.vni === spec.vni && l.vxlan.port === spec.port && l.vxlan.dev === lower?.index);
       if (clash) throw NetlinkError.of('EEXIST', op, 'A VXLAN device with the specified VNI already exists');
       const vxlan = { ...params, ...opt('dev', lower?.index) };
       const mtu = spec.mtu ?? (lower ? lower.mtu - VXLAN_HEADROOM : 1500);
-      this.add({ name: spec.name, kind: 'vxlan', mtu, mac: this.mac(undefined), up: false, vxlan });
+      this.add({ name: spec.name, kind: 'vxlan', mtu, mac: this.mac(spec.mac), up: false, vxlan });
     });
   }
 
@@ -114,16 +123,27 @@ export class FakeNetlink implements Netlink {
         if (l.kind === 'bridge') throw new NetlinkError('EUNKNOWN', ELOOP, op);
         if (l.name === 'lo') throw NetlinkError.of('EINVAL', op);
       }
-      if (change.mac !== undefined) l.mac = normalizeMac(change.mac);
+      // the kernel's order: address, mtu, master, flags
+      if (change.mac !== undefined) this.changeMac(l, normalizeMac(change.mac));
       if (change.mtu !== undefined) l.mtu = change.mtu;
-      if (change.master === null) delete l.masterIndex;
-      else if (master) l.masterIndex = master.index;
+      if (change.master === null) this.release(l);
+      else if (master) this.enslave(l, master);
       if (change.up === false && l.up) {
         // admin down flushes the link's IPv4 routes and its ARP entries, permanent ones included
         this.routes = this.routes.filter((r) => r.ifindex !== l.index);
         this.neigh = this.neigh.filter((n) => n.ifindex !== l.index);
       }
       if (change.up !== undefined) l.up = change.up;
+    });
+  }
+
+  setBridgePort(name: string, p: Partial<BridgePortFlags>): Promise<void> {
+    return this.mutate('setBridgePort', { name, flags: p }, `set bridge port ${name}`, (op) => {
+      const l = this.need(name, op);
+      validate(op, () => encodeBridgePort(l.index, p));
+      if (!l.bridgePort) throw NetlinkError.of('EOPNOTSUPP', op); // no bridge to hand the flags to
+      if (p.learning !== undefined) l.bridgePort.learning = p.learning;
+      if (p.isolated !== undefined) l.bridgePort.isolated = p.isolated;
     });
   }
 
@@ -135,8 +155,12 @@ export class FakeNetlink implements Netlink {
       if (l.peerIndex !== undefined) gone.add(l.peerIndex);
       // a vxlan goes away with its underlay device
       for (const v of this.links.values()) if (v.vxlan?.dev !== undefined && gone.has(v.vxlan.dev)) gone.add(v.index);
+      // a port leaving (its bridge or itself deleted) takes its bridge entries and flags along
+      for (const p of this.links.values()) {
+        if (gone.has(p.index) || (p.masterIndex !== undefined && gone.has(p.masterIndex))) this.release(p);
+      }
       for (const i of gone) this.links.delete(i);
-      for (const p of this.links.values()) if (p.masterIndex !== undefined && gone.has(p.masterIndex)) delete p.masterIndex;
+      this.brFdb = this.brFdb.filter((e) => !gone.has(e.bridge) && !gone.has(e.port));
       this.addrs = this.addrs.filter((a) => !gone.has(a.ifindex));
       this.routes = this.routes.filter((r) => !gone.has(r.ifindex));
       this.neigh = this.neigh.filter((n) => !gone.has(n.ifindex));
@@ -231,42 +255,77 @@ export class FakeNetlink implements Netlink {
     });
   }
 
+  /** per device in ifindex order: the bridge's entries for it, then its own (as the kernel's dump) */
   async listFdb(dev?: string): Promise<FdbInfo[]> {
     const index = dev === undefined ? undefined : this.need(dev, `list fdb of ${dev}`).index;
     const out: FdbInfo[] = [];
-    for (const [key, dsts] of this.fdb) {
-      const [i, mac] = key.split(' ') as [string, string];
-      if (index === undefined || Number(i) === index) for (const dst of dsts) out.push({ ifindex: Number(i), mac, dst, self: true });
+    for (const l of [...this.links.values()].sort((a, b) => a.index - b.index)) {
+      if (index !== undefined && l.index !== index) continue;
+      for (const e of this.brFdb) {
+        if (e.port === l.index) out.push({ ifindex: l.index, mac: e.mac, state: e.state, self: false, master: e.bridge });
+      }
+      for (const [key, dsts] of this.fdb) {
+        const [i, mac] = key.split(' ') as [string, string];
+        if (Number(i) === l.index) for (const dst of dsts) out.push({ ifindex: l.index, mac, state: NUD_PERMANENT, self: true, dst });
+      }
     }
     return out;
   }
 
   addFdb(f: FdbSpec): Promise<void> {
-    return this.mutate('addFdb', f, `add fdb ${f.mac} dst ${f.dst} on ${f.dev}`, (op) => {
-      const l = this.need(f.dev, op);
-      validate(op, () => encodeFdb(l.index, f.mac, f.dst));
-      // stricter than the kernel, which also takes NTF_SELF entries on bridges and plain devices
-      if (l.kind !== 'vxlan') throw NetlinkError.of('EOPNOTSUPP', op, 'fake: FDB entries only on vxlan devices');
+    return this.mutate('addFdb', f, fdbOp('add', f), (op) => {
+      const { dst } = fdbTarget(op, f, true);
+      const l = this.selfFdbDevice(op, f.dev, () => encodeFdb(0, f.mac, dst));
       const mac = normalizeMac(f.mac);
       const key = `${l.index} ${mac}`;
       const dsts = this.fdb.get(key);
-      if (!dsts) this.fdb.set(key, [f.dst]);
+      if (!dsts) this.fdb.set(key, [dst]);
       // the kernel's vxlan appends remotes only for all-zero/multicast MACs; a unicast MAC keeps its first dst
-      else if (!isValidUnicastMac(parseMac(mac)) && !dsts.includes(f.dst)) dsts.push(f.dst);
+      else if (!isValidUnicastMac(parseMac(mac)) && !dsts.includes(dst)) dsts.push(dst);
+    });
+  }
+
+  setFdb(f: FdbSpec): Promise<void> {
+    return this.mutate('setFdb', f, fdbOp('set', f), (op) => {
+      const t = fdbTarget(op, f);
+      if (t.self) {
+        const l = this.selfFdbDevice(op, f.dev, () => encodeFdb(0, f.mac, t.dst));
+        const mac = normalizeMac(f.mac);
+        // vxlan refuses NLM_F_REPLACE for the flood list and multicast MACs, whether or not they exist
+        if (!isValidUnicastMac(parseMac(mac))) throw NetlinkError.of('EOPNOTSUPP', op, 'Cannot replace non-unicast fdb entries');
+        this.fdb.set(`${l.index} ${mac}`, [t.dst]); // a unicast MAC has exactly one remote, replaced in place
+        return;
+      }
+      const { port, bridge } = this.bridgePortFor(op, f);
+      const mac = normalizeMac(f.mac);
+      if (mac === ZERO_MAC) throw NetlinkError.of('EINVAL', op);
+      // one entry per MAC per bridge: an existing one (on any port, local ones included) moves here and turns static
+      const e = this.brFdb.find((x) => x.bridge === bridge && x.mac === mac);
+      if (e) Object.assign(e, { port: port.index, state: NUD_NOARP });
+      else this.brFdb.unshift({ bridge, mac, port: port.index, state: NUD_NOARP });
     });
   }
 
   deleteFdb(f: FdbSpec): Promise<void> {
-    return this.mutate('deleteFdb', f, `delete fdb ${f.mac} dst ${f.dst} on ${f.dev}`, (op) => {
-      const l = this.need(f.dev, op);
-      validate(op, () => encodeFdb(l.index, f.mac, f.dst));
-      const key = `${l.index} ${normalizeMac(f.mac)}`;
-      const dsts = this.fdb.get(key);
-      if (!dsts) throw NetlinkError.of('ENOENT', op);
-      // like vxlan: an unknown dst on a known MAC is silently ignored; the last dst takes the entry with it
-      const rest = dsts.filter((d) => d !== f.dst);
-      if (rest.length === 0) this.fdb.delete(key);
-      else this.fdb.set(key, rest);
+    return this.mutate('deleteFdb', f, fdbOp('delete', f), (op) => {
+      const t = fdbTarget(op, f);
+      if (t.self) {
+        const l = this.need(f.dev, op);
+        validate(op, () => encodeFdb(l.index, f.mac, t.dst));
+        const key = `${l.index} ${normalizeMac(f.mac)}`;
+        const dsts = this.fdb.get(key);
+        if (!dsts) throw NetlinkError.of('ENOENT', op);
+        // like vxlan: an unknown dst on a known MAC is silently ignored; the last dst takes the entry with it
+        const rest = dsts.filter((d) => d !== t.dst);
+        if (rest.length === 0) this.fdb.delete(key);
+        else this.fdb.set(key, rest);
+        return;
+      }
+      const { port, bridge } = this.bridgePortFor(op, f);
+      const mac = normalizeMac(f.mac);
+      const i = this.brFdb.findIndex((e) => e.bridge === bridge && e.mac === mac && e.port === port.index);
+      if (i < 0) throw NetlinkError.of('ENOENT', op); // absent, or on another port
+      this.brFdb.splice(i, 1);
     });
   }
 
@@ -302,6 +361,69 @@ export class FakeNetlink implements Netlink {
     const l = this.byName(name);
     if (!l) throw NetlinkError.of('ENODEV', op, `No such device: ${name}`);
     return l;
+  }
+
+  /** the device for an NTF_SELF entry: encodable, and (stricter than the kernel) a vxlan */
+  private selfFdbDevice(op: string, dev: string, encode: () => unknown): FLink {
+    const l = this.need(dev, op);
+    validate(op, encode);
+    // the kernel also takes NTF_SELF entries on bridges and plain devices (their address lists)
+    if (l.kind !== 'vxlan') throw NetlinkError.of('EOPNOTSUPP', op, 'fake: FDB entries only on vxlan devices');
+    return l;
+  }
+
+  /** the port and its bridge for an NTF_MASTER request; EOPNOTSUPP, like the kernel, when dev is no bridge port */
+  private bridgePortFor(op: string, f: FdbSpec): { port: FLink; bridge: number } {
+    const port = this.need(f.dev, op);
+    validate(op, () => encodeBridgeFdb(port.index, f.mac));
+    if (port.masterIndex === undefined) throw NetlinkError.of('EOPNOTSUPP', op);
+    return { port, bridge: port.masterIndex };
+  }
+
+  /** joins a bridge: default port flags, and a local (permanent) entry for the port's address */
+  private enslave(l: FLink, br: FLink): void {
+    if (l.masterIndex === br.index) return; // the same master again changes nothing
+    this.release(l);
+    l.masterIndex = br.index;
+    l.bridgePort = { learning: true, isolated: false };
+    this.addLocal(br.index, l.index, l.mac);
+  }
+
+  /** leaves its bridge, if any: every bridge entry on the port goes, static ones included */
+  private release(l: FLink): void {
+    const br = l.masterIndex;
+    if (br === undefined) return;
+    for (const e of this.brFdb.filter((x) => x.bridge === br && x.port === l.index)) this.dropEntry(e, l);
+    delete l.masterIndex;
+    delete l.bridgePort;
+  }
+
+  /** a new address: a port's local entry follows it; a bridge's own entry is (re)made for it */
+  private changeMac(l: FLink, mac: string): void {
+    const br = l.kind === 'bridge' ? l.index : l.masterIndex;
+    if (br !== undefined) {
+      const old = this.brFdb.find((e) => e.bridge === br && e.port === l.index && e.mac === l.mac && e.state === NUD_PERMANENT);
+      if (old) this.dropEntry(old, l);
+      this.addLocal(br, l.index, mac);
+    }
+    l.mac = mac;
+  }
+
+  /** fdb_add_local: an existing local entry for the address wins; anything else for it is replaced */
+  private addLocal(bridge: number, port: number, mac: string): void {
+    const e = this.brFdb.find((x) => x.bridge === bridge && x.mac === mac);
+    if (e?.state === NUD_PERMANENT) return;
+    if (e) this.brFdb.splice(this.brFdb.indexOf(e), 1);
+    this.brFdb.unshift({ bridge, mac, port, state: NUD_PERMANENT });
+  }
+
+  /** removes an entry of `from`; a local one passes to another holder of the address (a port, else the bridge) */
+  private dropEntry(e: FBridgeEntry, from: FLink): void {
+    const bridge = this.links.get(e.bridge);
+    const holders = [...[...this.links.values()].filter((p) => p.masterIndex === e.bridge), ...(bridge ? [bridge] : [])];
+    const heir = e.state === NUD_PERMANENT ? holders.find((p) => p !== from && p.mac === e.mac) : undefined;
+    if (heir) e.port = heir.index;
+    else this.brFdb.splice(this.brFdb.indexOf(e), 1);
   }
 
   /** the kernel's checks for a new link, in its order: encodable, name free, MTU, MAC */

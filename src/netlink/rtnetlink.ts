@@ -6,15 +6,17 @@ import {
 } from './codec/constants';
 import { DecodeError, EncodeError } from './codec/errors';
 import { decodeAddress, encodeAddress, encodeAddressDump } from './codec/address';
-import { decodeLink, encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink, type NewLinkRequest } from './codec/link';
-import { decodeNeighbour, encodeFdb, encodeNeighDump, encodeNeighbour } from './codec/neighbour';
+import {
+  decodeLink, encodeBridgePort, encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink, type NewLinkRequest,
+} from './codec/link';
+import { decodeNeighbour, encodeBridgeFdb, encodeFdb, encodeNeighDump, encodeNeighbour } from './codec/neighbour';
 import { decodeRoute, encodeRoute, encodeRouteDump } from './codec/route';
 import { NetlinkError } from './errors';
 import { RtnlSocket, type ReplyMessage } from './socket';
-import { opt, routeOp } from './util';
+import { fdbOp, fdbTarget, opt, routeOp } from './util';
 import type {
-  AddressInfo, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec, RouteInfo,
-  RouteSpec, VethSpec, VxlanSpec,
+  AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec,
+  RouteInfo, RouteSpec, VethSpec, VxlanSpec,
 } from './types';
 
 export class RtNetlink implements Netlink {
@@ -54,8 +56,11 @@ export class RtNetlink implements Netlink {
     return run(op, async () => {
       const link = spec.dev === undefined ? undefined : await this.ifindex(spec.dev, op);
       await this.sendCreate(op, {
-        name: spec.name, ...opt('mtu', spec.mtu),
-        info: { kind: 'vxlan', vni: spec.vni, port: spec.port, learning: spec.learning, ...opt('local', spec.local), ...opt('link', link) },
+        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac),
+        info: {
+          kind: 'vxlan', vni: spec.vni, port: spec.port, learning: spec.learning,
+          ...opt('proxy', spec.proxy), ...opt('local', spec.local), ...opt('link', link),
+        },
       });
     });
   }
@@ -70,6 +75,13 @@ export class RtNetlink implements Netlink {
         index, ...opt('up', change.up), ...opt('mtu', change.mtu), ...opt('mac', change.mac), ...opt('master', master),
       });
       await this.sock.request(op, RTM_SETLINK, 0, payload);
+    });
+  }
+
+  setBridgePort(name: string, p: Partial<BridgePortFlags>): Promise<void> {
+    const op = `set bridge port ${name}`;
+    return run(op, async () => {
+      await this.sock.request(op, RTM_SETLINK, 0, encodeBridgePort(await this.ifindex(name, op), p));
     });
   }
 
@@ -169,8 +181,9 @@ export class RtNetlink implements Netlink {
       for (const m of pick(await this.sock.dump(op, RTM_GETNEIGH, encodeNeighDump(AF_BRIDGE)), RTM_NEWNEIGH)) {
         const n = decodeNeighbour(m);
         if (n.family !== AF_BRIDGE || n.lladdr === undefined || (index !== undefined && n.ifindex !== index)) continue;
+        // a bridge port's dump holds both the bridge's entries for it (NDA_MASTER) and its own (NTF_SELF)
         out.push({
-          ifindex: n.ifindex, mac: n.lladdr, self: (n.flags & NTF_SELF) !== 0,
+          ifindex: n.ifindex, mac: n.lladdr, state: n.state, self: (n.flags & NTF_SELF) !== 0,
           ...opt('dst', n.dst), ...opt('master', n.master),
         });
       }
@@ -179,18 +192,16 @@ export class RtNetlink implements Netlink {
   }
 
   addFdb(f: FdbSpec): Promise<void> {
-    const op = `add fdb ${f.mac} dst ${f.dst} on ${f.dev}`;
-    return run(op, async () => {
-      const payload = encodeFdb(await this.ifindex(f.dev, op), f.mac, f.dst);
-      await this.sock.request(op, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, payload);
-    });
+    return this.fdb('add', f, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND);
+  }
+
+  /** REPLACE moves a unicast MAC's vxlan dst in place (checked on 6.18), and a bridge entry to another port */
+  setFdb(f: FdbSpec): Promise<void> {
+    return this.fdb('set', f, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
   }
 
   deleteFdb(f: FdbSpec): Promise<void> {
-    const op = `delete fdb ${f.mac} dst ${f.dst} on ${f.dev}`;
-    return run(op, async () => {
-      await this.sock.request(op, RTM_DELNEIGH, 0, encodeFdb(await this.ifindex(f.dev, op), f.mac, f.dst));
-    });
+    return this.fdb('delete', f, RTM_DELNEIGH, 0);
   }
 
   close(): Promise<void> {
@@ -205,6 +216,16 @@ export class RtNetlink implements Netlink {
 
   private async sendCreate(op: string, req: NewLinkRequest): Promise<void> {
     await this.sock.request(op, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, encodeNewLink(req));
+  }
+
+  private fdb(verb: 'add' | 'set' | 'delete', f: FdbSpec, type: number, flags: number): Promise<void> {
+    const op = fdbOp(verb, f);
+    return run(op, async () => {
+      const target = fdbTarget(op, f, verb === 'add');
+      const index = await this.ifindex(f.dev, op);
+      const payload = target.self ? encodeFdb(index, f.mac, target.dst) : encodeBridgeFdb(index, f.mac);
+      await this.sock.request(op, type, flags, payload);
+    });
   }
 
   private route(verb: 'add' | 'delete', r: RouteSpec, type: number, flags: number): Promise<void> {

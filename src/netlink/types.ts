@@ -18,8 +18,12 @@ export interface LinkInfo {
   /** ifindex of the bridge this link is enslaved to */
   masterIndex?: number;
   /** vxlan only */
-  vxlan?: { vni: number; port: number; learning: boolean; local?: string; dev?: number };
+  vxlan?: { vni: number; port: number; learning: boolean; proxy: boolean; local?: string; dev?: number };
+  /** bridge ports only: the port's flags (a fresh port has learning on, isolated off) */
+  bridgePort?: BridgePortFlags;
 }
+
+export interface BridgePortFlags { learning: boolean; isolated: boolean }
 
 export interface BridgeSpec { name: string; mtu?: number; mac?: string }
 export interface VethSpec {
@@ -36,7 +40,10 @@ export interface VxlanSpec {
   local?: string;        // underlay source address
   dev?: string;          // underlay device name
   mtu?: number;
+  mac?: string;
   learning: boolean;
+  /** answer ARP for IPs in the device's neighbour table instead of flooding the request */
+  proxy?: boolean;
 }
 export interface LinkChange {
   up?: boolean;
@@ -51,9 +58,27 @@ export interface RouteSpec { dst: string; gateway?: string; dev?: string }  // d
 export interface RouteInfo { dst: string; gateway?: string; ifindex?: number; table: number }
 export interface NeighbourSpec { dev: string; ip: string; mac: string }      // permanent ARP entry
 export interface NeighbourInfo { ifindex: number; ip: string; mac?: string; state: number }
-/** Bridge FDB entry on a vxlan device: `mac` behind underlay `dst` (all-zero MAC = flood/head-end replication) */
-export interface FdbSpec { dev: string; mac: string; dst: string }
-export interface FdbInfo { ifindex: number; mac: string; dst?: string; master?: number; self: boolean }
+/**
+ * An FDB entry on `dev`, one of two kinds (giving both or neither is EINVAL):
+ * - `dst`: the vxlan device's own entry (NTF_SELF): `mac` behind underlay `dst`
+ *   (the all-zero MAC = the flood list, head-end replication);
+ * - `master: true`: the bridge's static entry (NTF_MASTER, NUD_NOARP) sending `mac` out of port `dev`.
+ */
+export interface FdbSpec { dev: string; mac: string; dst?: string; master?: boolean }
+export interface FdbInfo {
+  ifindex: number;
+  mac: string;
+  /**
+   * NUD_*: the device's own entries as added (weft adds PERMANENT); the bridge's entries PERMANENT for a
+   * port's own address, NOARP for static ones, anything else for learned ones
+   */
+  state: number;
+  /** the device's own entry (NTF_SELF) */
+  self: boolean;
+  dst?: string;
+  /** ifindex of the bridge, for the bridge's entries */
+  master?: number;
+}
 
 export interface Netlink {
   listLinks(): Promise<LinkInfo[]>;
@@ -63,6 +88,8 @@ export interface Netlink {
   createVeth(spec: VethSpec): Promise<void>;
   createVxlan(spec: VxlanSpec): Promise<void>;
   setLink(name: string, change: LinkChange): Promise<void>;
+  /** changes a bridge port's flags; EOPNOTSUPP when the link is not enslaved to a bridge */
+  setBridgePort(name: string, p: Partial<BridgePortFlags>): Promise<void>;
   deleteLink(name: string): Promise<void>;
 
   listAddresses(dev?: string): Promise<AddressInfo[]>;
@@ -79,8 +106,18 @@ export interface Netlink {
   deleteNeighbour(n: { dev: string; ip: string }): Promise<void>;
 
   listFdb(dev?: string): Promise<FdbInfo[]>;
-  /** appends (NLM_F_APPEND) so several dsts for the all-zero MAC give head-end replication */
+  /**
+   * Appends (NLM_F_APPEND) a vxlan `dst` entry (master is EINVAL): several dsts for the all-zero MAC give
+   * head-end replication; a unicast MAC keeps its first dst.
+   */
   addFdb(f: FdbSpec): Promise<void>;
+  /**
+   * Creates or replaces (NLM_F_CREATE|NLM_F_REPLACE). `dst`: a unicast MAC's vxlan entry now points at dst
+   * only (the all-zero/multicast MACs are EOPNOTSUPP: use addFdb). `master`: the bridge's static entry for
+   * mac moves to port `dev` (EOPNOTSUPP when dev is not a bridge port).
+   */
+  setFdb(f: FdbSpec): Promise<void>;
+  /** removes that dst of mac (an unknown dst of a known MAC is a no-op), or the bridge's entry of mac on port dev; ENOENT if absent */
   deleteFdb(f: FdbSpec): Promise<void>;
 
   close(): Promise<void>;

@@ -14,6 +14,8 @@ export interface EndpointEntry {
   ip: string;
   mac: string;
   container?: string;
+  /** when the endpoint was created (its host's clock): the newer of two claims to one MAC or IP wins during a move */
+  since?: number;
 }
 
 export interface ClusterEndpoint extends EndpointEntry {
@@ -27,7 +29,7 @@ export function localEntries(endpoints: readonly EndpointRecord[], networks: rea
     .filter((e) => subnet.has(e.networkId))
     .map((e) => {
       const name = names.get(e.id);
-      return { id: e.id, subnet: subnet.get(e.networkId)!, ip: e.address.split('/')[0], mac: e.mac, ...(name ? { container: name } : {}) };
+      return { id: e.id, subnet: subnet.get(e.networkId)!, ip: e.address.split('/')[0], mac: e.mac, ...(name ? { container: name } : {}), since: e.createdAt };
     })
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
@@ -47,6 +49,11 @@ export function validateEntries(d: unknown): EndpointEntry[] {
       throw new Error('bad endpoint');
     }
     if (e.container !== undefined && (typeof e.container !== 'string' || e.container.length > 256)) throw new Error('bad endpoint');
-    return { id: e.id, subnet: e.subnet, ip: e.ip, mac: e.mac, ...(e.container !== undefined ? { container: e.container as string } : {}) };
+    if (e.since !== undefined && (typeof e.since !== 'number' || !Number.isFinite(e.since))) throw new Error('bad endpoint');
+    return {
+      id: e.id, subnet: e.subnet, ip: e.ip, mac: e.mac,
+      ...(e.container !== undefined ? { container: e.container as string } : {}),
+      ...(e.since !== undefined ? { since: e.since as number } : {}),
+    };
   });
 }

@@ -9,6 +9,11 @@ import { formatMac, isValidUnicastMac, parseMac } from '../netlink/codec/addr';
 export const BRIDGE_PREFIX = 'weft-';
 export const HOST_VETH_PREFIX = 'wfh';
 export const CONTAINER_VETH_PREFIX = 'wfc';
+/** the data plane's ports on each bridge: the kernel VXLAN device and the sleeve's TAP */
+export const VXLAN_PREFIX = 'wfv';
+export const TAP_PREFIX = 'wft';
+/** one per host: the VXLAN device that fast-path probes from peers arrive on */
+export const PROBE_DEVICE = 'wfprobe';
 
 export function bridgeName(networkId: string): string {
   return BRIDGE_PREFIX + networkId.slice(0, 10);
@@ -22,8 +27,16 @@ export function containerVethName(endpointId: string): string {
   return CONTAINER_VETH_PREFIX + endpointId.slice(0, 12);
 }
 
+export function vxlanName(networkId: string): string {
+  return VXLAN_PREFIX + networkId.slice(0, 12);
+}
+
+export function tapName(networkId: string): string {
+  return TAP_PREFIX + networkId.slice(0, 12);
+}
+
 export function isWeftDevice(name: string): boolean {
-  return [BRIDGE_PREFIX, HOST_VETH_PREFIX, CONTAINER_VETH_PREFIX].some((p) => name.startsWith(p));
+  return [BRIDGE_PREFIX, HOST_VETH_PREFIX, CONTAINER_VETH_PREFIX, VXLAN_PREFIX, TAP_PREFIX].some((p) => name.startsWith(p)) || name === PROBE_DEVICE;
 }
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');

@@ -40,6 +40,13 @@ export interface JoinResult {
   gateway?: string;
 }
 
+/** the data plane's ports on a network's bridge (VXLAN, TAP): made with the bridge, removed before it */
+export interface NetworkPorts {
+  attach(net: NetworkRecord): Promise<void>;
+  detach(net: NetworkRecord): Promise<void>;
+  deviceNames(net: NetworkRecord): string[];
+}
+
 export interface NetworkDeps {
   store: Store<NetworkCollections>;
   netlink: Netlink;
@@ -52,6 +59,7 @@ export interface NetworkDeps {
   onNetworksChanged?: () => void;
   /** told after an endpoint was created or deleted (the endpoint table reacts) */
   onEndpointsChanged?: () => void;
+  ports?: NetworkPorts;
 }
 
 export class Networks {
@@ -102,6 +110,7 @@ export class Networks {
       try {
         await this.applyNetwork(rec);
       } catch (e) {
+        await this.d.ports?.detach(rec).catch(() => undefined);
         await removeLink(this.d.netlink, rec.bridge).catch(() => undefined);
         await this.d.firewall.revokeBridge(rec.bridge).catch(() => undefined);
         throw kernelError(`create bridge ${rec.bridge}`, e);
@@ -116,6 +125,12 @@ export class Networks {
     await ensureBridge(this.d.netlink, { name: rec.bridge, mtu: rec.mtu, mac: rec.mac, up: true });
     if (rec.gateway) await ensureAddress(this.d.netlink, rec.bridge, `${rec.gateway}/${parseCidr(rec.subnet).prefix}`);
     await this.d.firewall.allowBridge(rec.bridge);
+    await this.d.ports?.attach(rec);
+  }
+
+  /** every device a network owns on this host besides its endpoints' */
+  deviceNames(rec: NetworkRecord): string[] {
+    return [rec.bridge, ...(this.d.ports?.deviceNames(rec) ?? [])];
   }
 
   /** idempotent; endpoints Docker forgot to delete go with the network */
@@ -124,6 +139,9 @@ export class Networks {
       const rec = this.network(id);
       if (!rec) return;
       for (const ep of this.endpoints(id)) await this.removeEndpoint(ep);
+      await this.d.ports?.detach(rec).catch((e: unknown) => {
+        throw kernelError(`remove the data plane of ${rec.bridge}`, e);
+      });
       await removeLink(this.d.netlink, rec.bridge).catch((e: unknown) => {
         throw kernelError(`delete bridge ${rec.bridge}`, e);
       });

@@ -14,20 +14,24 @@ import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';
 import type { Clock } from '../util/clock';
 import type { EndpointRecord, NetworkRecord } from './model';
-import { BRIDGE_PREFIX, CONTAINER_VETH_PREFIX, HOST_VETH_PREFIX } from './names';
+import { BRIDGE_PREFIX, isWeftDevice, PROBE_DEVICE } from './names';
 import type { Networks } from './networks';
 
 export const GRACE_MS = 60_000;
 
 /** names of weft-made devices that no record accounts for. Pure. */
-export function orphanDevices(deviceNames: readonly string[], networks: readonly NetworkRecord[], endpoints: readonly EndpointRecord[]): string[] {
+export function orphanDevices(
+  deviceNames: readonly string[],
+  networks: readonly NetworkRecord[],
+  endpoints: readonly EndpointRecord[],
+  networkDevices: (n: NetworkRecord) => string[] = (n) => [n.bridge],
+): string[] {
   const wanted = new Set<string>([
-    ...networks.map((n) => n.bridge),
+    ...networks.flatMap(networkDevices),
     ...endpoints.flatMap((e) => [e.hostVeth, e.containerVeth]),
+    PROBE_DEVICE, // the data plane's own, made at start when the fast path is on
   ]);
-  return deviceNames.filter(
-    (n) => (n.startsWith(BRIDGE_PREFIX) || n.startsWith(HOST_VETH_PREFIX) || n.startsWith(CONTAINER_VETH_PREFIX)) && !wanted.has(n),
-  );
+  return deviceNames.filter((n) => isWeftDevice(n) && !wanted.has(n));
 }
 
 /** endpoints of networks Docker knows whose EndpointID Docker no longer lists, past the grace period. Pure. */
@@ -62,7 +66,7 @@ export class Reconciler {
       await networks.applyEndpoint(net, ep).catch((e: unknown) => log.error({ err: e, veth: ep.hostVeth }, 'could not restore veth'));
     }
     const names = (await netlink.listLinks()).map((l) => l.name);
-    for (const name of orphanDevices(names, networks.networks(), networks.endpoints())) {
+    for (const name of orphanDevices(names, networks.networks(), networks.endpoints(), (n) => networks.deviceNames(n))) {
       log.info({ device: name }, 'removing device left from an earlier run');
       await removeLink(netlink, name).catch((e: unknown) => log.warn({ err: e, device: name }, 'could not remove device'));
       if (name.startsWith(BRIDGE_PREFIX)) await this.d.firewall.revokeBridge(name).catch(() => undefined);

@@ -146,7 +146,9 @@ export async function labStatus(): Promise<string> {
 
 /** a host with no containers, no weft networks, no weft daemon and no weft state */
 export async function resetWeft(host: string): Promise<void> {
-  await sh(host, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; bin/weft stop; for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n; done; rm -rf /var/lib/weft/*; true');
+  // networks go while weft still answers (without the plugin dockerd retries each removal for seconds)
+  const rmNets = 'for n in $(/usr/bin/docker network ls -q -f driver=weft); do /usr/bin/docker network rm $n >/dev/null; done';
+  await sh(host, `/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; ${rmNets}; bin/weft stop; ${rmNets}; rm -rf /var/lib/weft/*; true`);
 }
 
 /** polls check every 200 ms; the time it took, or an error after ms */
@@ -157,4 +159,41 @@ export async function waitFor(what: string, ms: number, check: () => Promise<boo
     if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** drops underlay traffic between two hosts (only UDP to `udpPort` if given), with iptables in the first */
+export async function block(a: string, b: string, udpPort?: number): Promise<void> {
+  await labOk(['block', a, b, ...(udpPort !== undefined ? [String(udpPort)] : [])]);
+}
+
+/** undoes every block between the two hosts */
+export async function unblock(a: string, b: string): Promise<void> {
+  await labOk(['unblock', a, b]);
+}
+
+/** records the whole underlay into a pcap file until captureStop */
+export async function captureStart(file: string): Promise<void> {
+  await labOk(['capture', 'start', file]);
+}
+
+export async function captureStop(): Promise<void> {
+  await labOk(['capture', 'stop']);
+}
+
+/**
+ * Moves a container (already running on `from` with the same run arguments)
+ * to `to` and times, from `probe`, the first reply from `ip` after the start.
+ */
+export async function timedMove(from: string, to: string, probe: string, ip: string, runArgs: string[]): Promise<{ moveMs: number; runMs: number; line: string }> {
+  const r = await new Promise<Result>((resolve) => {
+    const child = spawn(path.join(ROOT, 'scripts', 'lab.d', 'timed-move'), [from, to, probe, ip, '--', ...runArgs], { cwd: ROOT });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+  const m = /move_ms=(\d+) run_ms=(-?\d+)/.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new Error(`timed-move exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return { moveMs: Number(m[1]), runMs: Number(m[2]), line: r.stdout.split('\n')[0] };
 }

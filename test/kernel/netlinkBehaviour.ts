@@ -7,10 +7,17 @@ import { NetlinkError, type NetlinkErrorCode } from '../../src/netlink/errors';
 import {
   ensureAddress, ensureBridge, ensureVeth, ensureVxlan, removeAddress, removeFdb, removeLink, removeNeighbour,
 } from '../../src/netlink/ensure';
-import type { Netlink } from '../../src/netlink/types';
+import type { FdbInfo, Netlink } from '../../src/netlink/types';
 import type { Probe } from './probe';
 
 export interface Subject { nl: Netlink; probe: Probe }
+
+const NUD_NOARP = 0x40; // a static bridge entry
+const NUD_PERMANENT = 0x80; // a vxlan's own entry, or a port's own address in the bridge
+const byMac = (a: { mac: string; dst?: string }, b: { mac: string; dst?: string }): number =>
+  a.mac.localeCompare(b.mac) || (a.dst ?? '').localeCompare(b.dst ?? '');
+/** the bridge's entries in a listFdb (the kernel also lists a plain device's multicast addresses as its own) */
+const bridgeEntries = (fdb: FdbInfo[]): FdbInfo[] => fdb.filter((f) => !f.self).sort(byMac);
 
 /** Resolves to the NetlinkError a promise rejects with (and fails the test if it resolves). */
 export async function netlinkError(p: Promise<unknown>): Promise<NetlinkError> {
@@ -188,15 +195,93 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         await nl.createVxlan({ name: v2, vni: 4243, port: 4789, learning: true, mtu: 1400 });
         const l1 = await nl.getLink(v1);
         expect(l1).toMatchObject({ kind: 'vxlan', mtu: 1450 });
-        expect(l1?.vxlan).toEqual({ vni: 4242, port: 6784, learning: false, local: '192.0.2.10', dev: (await nl.getLink(br))?.index });
-        expect((await nl.getLink(v2))?.vxlan).toEqual({ vni: 4243, port: 4789, learning: true });
+        expect(l1?.vxlan).toEqual({
+          vni: 4242, port: 6784, learning: false, proxy: false, local: '192.0.2.10', dev: (await nl.getLink(br))?.index,
+        });
+        expect((await nl.getLink(v2))?.vxlan).toEqual({ vni: 4243, port: 4789, learning: true, proxy: false });
         expect((await nl.getLink(v2))?.mtu).toBe(1400);
-        expect((await probe.link(v1))?.vxlan).toEqual({ vni: 4242, port: 6784, learning: false, local: '192.0.2.10', dev: br });
-        expect((await probe.link(v2))?.vxlan).toEqual({ vni: 4243, port: 4789, learning: true });
+        // toMatchObject: `ip` shows proxy only when it is on (rtnetlink.test.ts checks it there)
+        expect((await probe.link(v1))?.vxlan).toMatchObject({ vni: 4242, port: 6784, learning: false, local: '192.0.2.10', dev: br });
+        expect((await probe.link(v2))?.vxlan).toMatchObject({ vni: 4243, port: 4789, learning: true });
         await expectCode(nl.createVxlan({ name: v3, vni: 4243, port: 4789, learning: true }), 'EEXIST');
         // the underlay going away takes the vxlan with it
         await nl.deleteLink(br);
         expect(await nl.getLink(v1)).toBeUndefined();
+      });
+
+      test('vxlan: proxy ARP and a given MAC read back; proxy takes part in ensureVxlan', async () => {
+        const [v1, v2] = [dev('x1'), dev('x2')];
+        await nl.createVxlan({ name: v1, vni: 4300 + seq, port: 4789, learning: false, proxy: true, mac: '02:ee:00:00:00:01' });
+        await nl.createVxlan({ name: v2, vni: 4400 + seq, port: 4789, learning: false, proxy: false });
+        expect(await nl.getLink(v1)).toMatchObject({ mac: '02:ee:00:00:00:01', vxlan: { vni: 4300 + seq, learning: false, proxy: true } });
+        expect((await nl.getLink(v2))?.vxlan?.proxy).toBe(false);
+        expect((await probe.link(v1))?.mac).toBe('02:ee:00:00:00:01');
+        const spec = { name: v2, vni: 4400 + seq, port: 4789, learning: false };
+        expect(await ensureVxlan(nl, spec)).toBe('unchanged'); // proxy unset means off
+        expect(await ensureVxlan(nl, { ...spec, proxy: true })).toBe('created');
+        expect((await nl.getLink(v2))?.vxlan?.proxy).toBe(true);
+        const multicast = { name: dev('x3'), vni: 4500 + seq, port: 4789, learning: false, mac: '01:00:00:00:00:01' };
+        await expectCode(nl.createVxlan(multicast), 'EADDRNOTAVAIL');
+      });
+    });
+
+    describe('bridge ports', () => {
+      test('setBridgePort on a vxlan and a veth port: defaults, change, partial change, read back', async () => {
+        const br = dev('br');
+        const vx = dev('vx');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVxlan({ name: vx, vni: 4600 + seq, port: 4789, learning: false });
+        await nl.createVeth({ name: a, peerName: b });
+        expect((await nl.getLink(vx))?.bridgePort).toBeUndefined();
+        for (const port of [vx, a]) await nl.setLink(port, { master: br });
+        for (const port of [vx, a]) expect((await nl.getLink(port))?.bridgePort).toEqual({ learning: true, isolated: false });
+
+        await nl.setBridgePort(vx, { learning: false, isolated: true });
+        await nl.setBridgePort(a, { learning: false });
+        expect((await nl.getLink(vx))?.bridgePort).toEqual({ learning: false, isolated: true });
+        expect((await nl.getLink(a))?.bridgePort).toEqual({ learning: false, isolated: false });
+        await nl.setBridgePort(a, { isolated: true });
+        await nl.setBridgePort(a, {});
+        expect((await nl.getLink(a))?.bridgePort).toEqual({ learning: false, isolated: true });
+        const listed = (await nl.listLinks()).find((l) => l.name === vx);
+        expect(listed?.bridgePort).toEqual({ learning: false, isolated: true });
+        expect((await nl.getLink(br))?.bridgePort).toBeUndefined();
+      });
+
+      test('setBridgePort off a bridge is EOPNOTSUPP, on no device ENODEV; leaving the bridge drops the flags', async () => {
+        const br = dev('br');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVeth({ name: a, peerName: b });
+        await expectCode(nl.setBridgePort(a, { learning: false }), 'EOPNOTSUPP');
+        await expectCode(nl.setBridgePort(br, { learning: false }), 'EOPNOTSUPP');
+        await expectCode(nl.setBridgePort(dev('gh'), { learning: false }), 'ENODEV');
+        await nl.setLink(a, { master: br });
+        await nl.setBridgePort(a, { learning: false, isolated: true });
+        await nl.setLink(a, { master: br }); // the same master again keeps the port as it is
+        expect((await nl.getLink(a))?.bridgePort).toEqual({ learning: false, isolated: true });
+        await nl.setLink(a, { master: null });
+        expect((await nl.getLink(a))?.bridgePort).toBeUndefined();
+        await expectCode(nl.setBridgePort(a, { isolated: false }), 'EOPNOTSUPP');
+        await nl.setLink(a, { master: br });
+        expect((await nl.getLink(a))?.bridgePort).toEqual({ learning: true, isolated: false });
+      });
+
+      test('a port moved to another bridge: fresh flags, its entries only in the new bridge', async () => {
+        const [b1, b2] = [dev('b1'), dev('b2')];
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: b1 });
+        await nl.createBridge({ name: b2 });
+        await nl.createVeth({ name: a, peerName: b, mac: '02:ee:00:00:00:5a' });
+        await nl.setLink(a, { master: b1 });
+        await nl.setBridgePort(a, { learning: false, isolated: true });
+        await nl.setFdb({ dev: a, mac: '02:00:00:00:00:51', master: true });
+        await nl.setLink(a, { master: b2 });
+        expect((await nl.getLink(a))?.bridgePort).toEqual({ learning: true, isolated: false });
+        const b2i = (await nl.getLink(b2))?.index;
+        expect(bridgeEntries(await nl.listFdb(a)).map((f) => [f.mac, f.master])).toEqual([['02:ee:00:00:00:5a', b2i]]);
+        expect((await nl.listFdb()).filter((f) => f.mac === '02:00:00:00:00:51')).toEqual([]);
       });
     });
 
@@ -338,8 +423,8 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         const entries = await nl.listFdb(vx);
         expect(entries).toHaveLength(2);
         expect(entries).toEqual(expect.arrayContaining([
-          { ifindex: index, mac: zero, dst: '192.0.2.1', self: true },
-          { ifindex: index, mac: zero, dst: '192.0.2.2', self: true },
+          { ifindex: index, mac: zero, dst: '192.0.2.1', self: true, state: NUD_PERMANENT },
+          { ifindex: index, mac: zero, dst: '192.0.2.2', self: true, state: NUD_PERMANENT },
         ]));
         expect((await probe.fdb(vx)).sort((a, b) => (a.dst ?? '').localeCompare(b.dst ?? ''))).toEqual([
           { mac: zero, dst: '192.0.2.1' }, { mac: zero, dst: '192.0.2.2' },
@@ -365,6 +450,162 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         await nl.deleteFdb({ dev: vx, mac: '02:00:00:00:00:09', dst: '192.0.2.1' });
         await nl.addFdb({ dev: vx, mac: '02:00:00:00:00:09', dst: '192.0.2.2' });
         expect(await probe.fdb(vx)).toEqual([{ mac: '02:00:00:00:00:09', dst: '192.0.2.2' }]);
+      });
+
+      test('setFdb with dst replaces a unicast MAC\'s one dst in place; the flood list cannot be replaced', async () => {
+        const vx = dev('vx');
+        await nl.createVxlan({ name: vx, vni: 7600 + seq, port: 6784, learning: false });
+        const index = (await nl.getLink(vx))?.index;
+        const mac = '02:00:00:00:00:0a';
+        await nl.setFdb({ dev: vx, mac, dst: '192.0.2.1' }); // creates
+        await nl.setFdb({ dev: vx, mac: mac.toUpperCase(), dst: '192.0.2.2' });
+        expect(await nl.listFdb(vx)).toEqual([{ ifindex: index, mac, dst: '192.0.2.2', self: true, state: NUD_PERMANENT }]);
+        expect(await probe.fdb(vx)).toEqual([{ mac, dst: '192.0.2.2' }]);
+        await nl.setFdb({ dev: vx, mac, dst: '192.0.2.2' }); // the same again is fine
+        expect(await nl.listFdb(vx)).toHaveLength(1);
+
+        const zero = '00:00:00:00:00:00';
+        await expectCode(nl.setFdb({ dev: vx, mac: zero, dst: '192.0.2.3' }), 'EOPNOTSUPP');
+        await nl.addFdb({ dev: vx, mac: zero, dst: '192.0.2.3' });
+        await expectCode(nl.setFdb({ dev: vx, mac: zero, dst: '192.0.2.4' }), 'EOPNOTSUPP');
+        await expectCode(nl.setFdb({ dev: vx, mac: '01:00:5e:00:00:05', dst: '192.0.2.4' }), 'EOPNOTSUPP');
+        expect((await probe.fdb(vx)).sort(byMac)).toEqual([{ mac: zero, dst: '192.0.2.3' }, { mac, dst: '192.0.2.2' }]);
+      });
+
+      test('setFdb master: a static bridge entry that moves between ports; a port\'s own address is listed too', async () => {
+        const br = dev('br');
+        const vx = dev('vx');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVxlan({ name: vx, vni: 7700 + seq, port: 6784, learning: false, mac: '02:ee:00:00:00:0a' });
+        await nl.createVeth({ name: a, peerName: b, mac: '02:ee:00:00:00:0b' });
+        for (const port of [vx, a]) await nl.setLink(port, { master: br });
+        const [bri, vxi, ai] = [(await nl.getLink(br))?.index, (await nl.getLink(vx))?.index, (await nl.getLink(a))?.index];
+        const own = (ifindex: number | undefined, mac: string): FdbInfo =>
+          ({ ifindex: ifindex!, mac, state: NUD_PERMANENT, self: false, master: bri! });
+        expect(bridgeEntries(await nl.listFdb(vx))).toEqual([own(vxi, '02:ee:00:00:00:0a')]);
+        expect(bridgeEntries(await nl.listFdb(a))).toEqual([own(ai, '02:ee:00:00:00:0b')]);
+
+        const mac = '02:00:00:00:00:0c';
+        const statics = (ifindex: number | undefined): FdbInfo => ({ ifindex: ifindex!, mac, state: NUD_NOARP, self: false, master: bri! });
+        await nl.setFdb({ dev: vx, mac, master: true });
+        expect(bridgeEntries(await nl.listFdb(vx))).toEqual([statics(vxi), own(vxi, '02:ee:00:00:00:0a')]);
+        expect((await probe.fdb(vx)).sort(byMac)).toEqual([{ mac }, { mac: '02:ee:00:00:00:0a' }]);
+        await nl.setFdb({ dev: vx, mac, master: true }); // idempotent
+        await nl.setFdb({ dev: a, mac: mac.toUpperCase(), master: true }); // moves
+        expect(bridgeEntries(await nl.listFdb(vx))).toEqual([own(vxi, '02:ee:00:00:00:0a')]);
+        expect(bridgeEntries(await nl.listFdb(a))).toEqual([statics(ai), own(ai, '02:ee:00:00:00:0b')]);
+        expect((await probe.fdb(a)).map((f) => f.mac)).toContain(mac);
+        expect((await nl.listFdb()).filter((f) => f.mac === mac)).toEqual([statics(ai)]);
+
+        // a multicast MAC is taken; the bridge itself is no port; the all-zero MAC is no address
+        await nl.setFdb({ dev: a, mac: '01:00:5e:00:00:0c', master: true });
+        expect(bridgeEntries(await nl.listFdb(a)).map((f) => [f.mac, f.state])).toContainEqual(['01:00:5e:00:00:0c', NUD_NOARP]);
+        await expectCode(nl.setFdb({ dev: br, mac, master: true }), 'EOPNOTSUPP');
+        await expectCode(nl.setFdb({ dev: a, mac: '00:00:00:00:00:00', master: true }), 'EINVAL');
+        await expectCode(nl.setFdb({ dev: b, mac, master: true }), 'EOPNOTSUPP');
+      });
+
+      test('a vxlan port lists its own entries (with dst) and the bridge\'s entries for it', async () => {
+        const br = dev('br');
+        const vx = dev('vx');
+        await nl.createBridge({ name: br });
+        await nl.createVxlan({ name: vx, vni: 7800 + seq, port: 6784, learning: false, proxy: true, mac: '02:ee:00:00:00:1a' });
+        await nl.setLink(vx, { master: br });
+        await nl.setBridgePort(vx, { learning: false, isolated: true });
+        const zero = '00:00:00:00:00:00';
+        await nl.addFdb({ dev: vx, mac: zero, dst: '192.0.2.1' });
+        await nl.addFdb({ dev: vx, mac: zero, dst: '192.0.2.2' });
+        await nl.setFdb({ dev: vx, mac: '02:00:00:00:00:1b', dst: '192.0.2.1' });
+        await nl.setFdb({ dev: vx, mac: '02:00:00:00:00:1b', master: true });
+        const [bri, vxi] = [(await nl.getLink(br))?.index, (await nl.getLink(vx))?.index];
+        expect((await nl.listFdb(vx)).sort((x, y) => byMac(x, y) || Number(x.self) - Number(y.self))).toEqual([
+          { ifindex: vxi, mac: zero, dst: '192.0.2.1', self: true, state: NUD_PERMANENT },
+          { ifindex: vxi, mac: zero, dst: '192.0.2.2', self: true, state: NUD_PERMANENT },
+          { ifindex: vxi, mac: '02:00:00:00:00:1b', self: false, master: bri, state: NUD_NOARP },
+          { ifindex: vxi, mac: '02:00:00:00:00:1b', dst: '192.0.2.1', self: true, state: NUD_PERMANENT },
+          { ifindex: vxi, mac: '02:ee:00:00:00:1a', self: false, master: bri, state: NUD_PERMANENT },
+        ]);
+        expect(await probe.fdb(vx)).toHaveLength(5);
+      });
+
+      test('deleteFdb of each kind; a missing entry is ENOENT', async () => {
+        const br = dev('br');
+        const vx = dev('vx');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVxlan({ name: vx, vni: 7900 + seq, port: 6784, learning: false });
+        await nl.createVeth({ name: a, peerName: b });
+        for (const port of [vx, a]) await nl.setLink(port, { master: br });
+        const mac = '02:00:00:00:00:2a';
+        await nl.setFdb({ dev: vx, mac, dst: '192.0.2.1' });
+        await nl.setFdb({ dev: a, mac, master: true });
+
+        await expectCode(nl.deleteFdb({ dev: vx, mac, master: true }), 'ENOENT'); // it is on the other port
+        await nl.deleteFdb({ dev: a, mac, master: true });
+        expect((await nl.listFdb()).filter((f) => f.mac === mac && !f.self)).toEqual([]);
+        await expectCode(nl.deleteFdb({ dev: a, mac, master: true }), 'ENOENT');
+        expect((await nl.listFdb(vx)).filter((f) => f.mac === mac)).toHaveLength(1); // the vxlan's own entry stays
+
+        await nl.deleteFdb({ dev: vx, mac, dst: '192.0.2.1' });
+        expect(await probe.fdb(vx)).not.toContainEqual(expect.objectContaining({ mac }));
+        await expectCode(nl.deleteFdb({ dev: vx, mac, dst: '192.0.2.1' }), 'ENOENT');
+        await expectCode(nl.deleteFdb({ dev: b, mac, master: true }), 'EOPNOTSUPP'); // not a port
+        await expectCode(nl.deleteFdb({ dev: dev('gh'), mac, master: true }), 'ENODEV');
+      });
+
+      test('an FdbSpec names exactly one kind of entry: EINVAL before anything is sent', async () => {
+        const ghost = dev('gh');
+        const mac = '02:00:00:00:00:3a';
+        // checked before the device is looked up, so even a missing device gives EINVAL
+        await expectCode(nl.setFdb({ dev: ghost, mac }), 'EINVAL');
+        await expectCode(nl.setFdb({ dev: ghost, mac, dst: '192.0.2.1', master: true }), 'EINVAL');
+        await expectCode(nl.deleteFdb({ dev: ghost, mac }), 'EINVAL');
+        await expectCode(nl.addFdb({ dev: ghost, mac, master: true }), 'EINVAL');
+        await expectCode(nl.addFdb({ dev: ghost, mac }), 'EINVAL');
+        const e = await expectCode(nl.setFdb({ dev: ghost, mac, master: false }), 'EINVAL');
+        expect(e.message).toBe(`set fdb ${mac} on ${ghost}: EINVAL (an FDB entry needs exactly one of dst and master)`);
+        await expectCode(nl.setFdb({ dev: ghost, mac, dst: '192.0.2.1' }), 'ENODEV');
+        const vx = dev('vx');
+        await nl.createVxlan({ name: vx, vni: 8000 + seq, port: 6784, learning: false });
+        await expectCode(nl.setFdb({ dev: vx, mac: '02:00:00:00:00', dst: '192.0.2.1' }), 'EINVAL');
+        await expectCode(nl.setFdb({ dev: vx, mac, dst: '192.0.2' }), 'EINVAL');
+        expect(await nl.listFdb(vx)).toEqual([]);
+      });
+
+      test('bridge entries follow the port: its address changes, it leaves, it is deleted', async () => {
+        const br = dev('br');
+        const [a, b] = [dev('va'), dev('vb')];
+        const [c, d] = [dev('vc'), dev('vd')];
+        await nl.createBridge({ name: br, mac: '02:ee:00:00:00:40' });
+        await nl.createVeth({ name: a, peerName: b, mac: '02:ee:00:00:00:4a' });
+        await nl.createVeth({ name: c, peerName: d, mac: '02:ee:00:00:00:4c' });
+        for (const port of [a, c]) await nl.setLink(port, { master: br });
+        const bri = (await nl.getLink(br))?.index;
+        // an address given to the bridge is an entry of the bridge itself
+        expect(bridgeEntries(await nl.listFdb(br))).toEqual([
+          { ifindex: bri, mac: '02:ee:00:00:00:40', state: NUD_PERMANENT, self: false, master: bri },
+        ]);
+        await nl.setFdb({ dev: a, mac: '02:00:00:00:00:41', master: true });
+        await nl.setLink(a, { mac: '02:ee:00:00:00:4b' });
+        expect(bridgeEntries(await nl.listFdb(a)).map((f) => [f.mac, f.state])).toEqual([
+          ['02:00:00:00:00:41', NUD_NOARP], ['02:ee:00:00:00:4b', NUD_PERMANENT],
+        ]);
+        await nl.setLink(a, { master: null });
+        expect(bridgeEntries(await nl.listFdb(a))).toEqual([]);
+        expect((await nl.listFdb()).filter((f) => f.mac === '02:00:00:00:00:41')).toEqual([]);
+        await nl.setFdb({ dev: c, mac: '02:00:00:00:00:42', master: true });
+        // a second port with c's address: its own entry stays with c, and passes to it when c goes
+        const [e, f] = [dev('ve'), dev('vf')];
+        await nl.createVeth({ name: e, peerName: f, mac: '02:ee:00:00:00:4c' });
+        await nl.setLink(e, { master: br });
+        const ei = (await nl.getLink(e))?.index;
+        expect(bridgeEntries(await nl.listFdb(e))).toEqual([]);
+        await nl.deleteLink(c);
+        expect((await nl.listFdb()).filter((x) => x.mac === '02:00:00:00:00:42')).toEqual([]);
+        expect((await nl.listFdb()).filter((x) => x.mac === '02:ee:00:00:00:4c' && !x.self)).toEqual([
+          { ifindex: ei, mac: '02:ee:00:00:00:4c', state: NUD_PERMANENT, self: false, master: bri },
+        ]);
       });
     });
 

@@ -8,6 +8,13 @@ import { expectCode } from './netlinkBehaviour';
 jest.setTimeout(60_000);
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
+const bridge = (...args: string[]): string => execFileSync('bridge', args, { encoding: 'utf8' });
+
+interface IpLinkInfo { info_data?: { proxy?: boolean }; info_slave_data?: { learning?: boolean; isolated?: boolean } }
+const linkinfo = (dev: string): IpLinkInfo =>
+  (JSON.parse(ip('-j', '-d', 'link', 'show', 'dev', dev)) as { linkinfo: IpLinkInfo }[])[0]!.linkinfo;
+interface BridgeFdb { mac: string; dst?: string; flags: string[]; master?: string; state: string }
+const bridgeFdb = (dev: string): BridgeFdb[] => JSON.parse(bridge('-j', 'fdb', 'show', 'dev', dev)) as BridgeFdb[];
 
 describe('RtNetlink', () => {
   let nl: RtNetlink;
@@ -78,5 +85,50 @@ describe('RtNetlink', () => {
     await nl.addAddress('kr-a', '10.250.0.1/24');
     ip('addr', 'add', '10.250.0.2/24', 'dev', 'kr-a');
     expect((await nl.listAddresses('kr-a')).map((a) => a.cidr).sort()).toEqual(['10.250.0.1/24', '10.250.0.2/24']);
+  });
+
+  test('vxlan proxy and bridge port flags as `ip -d link` shows them, and read back as iproute2 sets them', async () => {
+    made.push('kr-pb', 'kr-px', 'kr-py');
+    await nl.createBridge({ name: 'kr-pb' });
+    await nl.createVxlan({ name: 'kr-px', vni: 9101, port: 4789, learning: false, proxy: true });
+    expect(linkinfo('kr-px').info_data?.proxy).toBe(true);
+    await nl.setLink('kr-px', { master: 'kr-pb' });
+    expect(linkinfo('kr-px').info_slave_data).toMatchObject({ learning: true, isolated: false });
+    await nl.setBridgePort('kr-px', { learning: false, isolated: true });
+    expect(linkinfo('kr-px').info_slave_data).toMatchObject({ learning: false, isolated: true });
+
+    bridge('link', 'set', 'dev', 'kr-px', 'learning', 'on', 'isolated', 'off');
+    expect((await nl.getLink('kr-px'))?.bridgePort).toEqual({ learning: true, isolated: false });
+    ip('link', 'add', 'kr-py', 'type', 'vxlan', 'id', '9102', 'dstport', '4789', 'proxy');
+    expect((await nl.getLink('kr-py'))?.vxlan?.proxy).toBe(true);
+  });
+
+  test('FDB as `bridge fdb` shows it: REPLACE moves a unicast vxlan dst in place, master entries are static', async () => {
+    made.push('kr-fb', 'kr-fx', 'kr-fv');
+    await nl.createBridge({ name: 'kr-fb' });
+    await nl.createVxlan({ name: 'kr-fx', vni: 9103, port: 4789, learning: false });
+    await nl.createVeth({ name: 'kr-fv', peerName: 'kr-fw' });
+    for (const port of ['kr-fx', 'kr-fv']) await nl.setLink(port, { master: 'kr-fb' });
+    const unicast = '02:00:00:00:00:61';
+    await nl.setFdb({ dev: 'kr-fx', mac: unicast, dst: '192.0.2.1' });
+    await nl.setFdb({ dev: 'kr-fx', mac: unicast, dst: '192.0.2.2' });
+    expect(bridgeFdb('kr-fx').filter((e) => e.mac === unicast)).toEqual([
+      expect.objectContaining({ dst: '192.0.2.2', flags: ['self'], state: 'permanent' }),
+    ]);
+    await nl.setFdb({ dev: 'kr-fv', mac: '02:00:00:00:00:62', master: true });
+    expect(bridgeFdb('kr-fv').find((e) => e.mac === '02:00:00:00:00:62')).toMatchObject({ master: 'kr-fb', state: 'static', flags: [] });
+
+    // what iproute2 adds, listFdb reads alike; and listFdb(dev) is exactly `bridge fdb show dev`
+    bridge('fdb', 'replace', '02:00:00:00:00:63', 'dev', 'kr-fx', 'master', 'static');
+    bridge('fdb', 'append', '00:00:00:00:00:00', 'dev', 'kr-fx', 'dst', '192.0.2.9', 'self', 'permanent');
+    const [vx, br] = [(await nl.getLink('kr-fx'))?.index, (await nl.getLink('kr-fb'))?.index];
+    const ours = await nl.listFdb('kr-fx');
+    expect(ours).toContainEqual({ ifindex: vx, mac: '02:00:00:00:00:63', state: 0x40, self: false, master: br });
+    // iproute2's "permanent" is NUD_NOARP|NUD_PERMANENT; vxlan keeps the state as given
+    expect(ours).toContainEqual({ ifindex: vx, mac: '00:00:00:00:00:00', dst: '192.0.2.9', state: 0xc0, self: true });
+    for (const dev of ['kr-fx', 'kr-fv', 'kr-fb']) {
+      const key = (e: { mac: string; dst?: string }) => `${e.mac} ${e.dst ?? ''}`;
+      expect((await nl.listFdb(dev)).map(key).sort()).toEqual(bridgeFdb(dev).map(key).sort());
+    }
   });
 });

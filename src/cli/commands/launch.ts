@@ -32,7 +32,7 @@ export function daemonArgs(o: RawOptions): string[] {
   const flags: Array<[keyof RawOptions, string]> = [
     ['name', '--name'], ['stateDir', '--state-dir'], ['pidFile', '--pid-file'], ['logFile', '--log-file'], ['statusAddr', '--status-addr'],
     ['ipallocRange', '--ipalloc-range'], ['ipallocDefaultSubnet', '--ipalloc-default-subnet'], ['mtu', '--mtu'], ['logLevel', '--log-level'],
-    ['port', '--port'], ['advertise', '--advertise'], ['nickname', '--nickname'],
+    ['port', '--port'], ['advertise', '--advertise'], ['nickname', '--nickname'], ['vxlanPort', '--vxlan-port'],
   ];
   const args: string[] = [];
   for (const [key, flag] of flags) {
@@ -40,6 +40,7 @@ export function daemonArgs(o: RawOptions): string[] {
     if (typeof v === 'string') args.push(flag, v);
   }
   if (o.defaultNetwork === false) args.push('--no-default-network');
+  if (o.fastdp === false) args.push('--no-fastdp');
   // the password goes by environment, never on a command line others can read in ps
   return [...args, ...(o.peers ?? [])];
 }

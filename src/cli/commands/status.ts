@@ -16,9 +16,10 @@ interface StatusView {
   mesh: {
     self: { id: string; nickname: string; addr: string };
     encrypted: boolean;
-    peers: Array<{ id: string; nickname: string; addr: string; state: string; lastHeard?: number; rttMs?: number }>;
+    peers: Array<{ id: string; nickname: string; addr: string; state: string; lastHeard?: number; rttMs?: number; mode: string; via?: string }>;
     targets: string[];
   };
+  dataplane: { fastdp: boolean; fastdpOff?: string; encrypted: boolean };
   ring: { waiting: boolean; owners: Array<{ peer: string; nickname: string; addresses: number }>; conflict?: { peer: string; nickname: string } };
 }
 
@@ -38,8 +39,9 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     `  address range: ${v.range} (default subnet ${v.defaultSubnet}), MTU ${v.mtu}`,
     `  docker: ${v.docker.reachable ? 'reachable' : 'not reachable'}; default network: ${v.docker.defaultNetwork.state}${v.docker.defaultNetwork.detail ? ` (${v.docker.defaultNetwork.detail})` : ''}`,
     `  peer: ${v.mesh.self.id} (${v.mesh.self.nickname}) at ${v.mesh.self.addr}${v.mesh.encrypted ? ', encrypted' : ''}`,
+    `  data plane: ${v.dataplane.fastdp ? 'fastdp (kernel VXLAN), sleeve where VXLAN does not get through' : `sleeve only (${v.dataplane.fastdpOff ?? 'fastdp off'})`}${v.dataplane.encrypted ? '; sleeve encrypted' : ''}`,
     `peers: ${v.mesh.peers.length}`,
-    ...v.mesh.peers.map((p) => `  ${p.id}  ${p.nickname.padEnd(12)} ${p.addr.padEnd(21)} ${p.state.padEnd(8)} ${p.rttMs !== undefined ? `rtt ${p.rttMs} ms` : ''}${p.lastHeard !== undefined ? `  heard ${((now - p.lastHeard) / 1000).toFixed(1)} s ago` : ''}`),
+    ...v.mesh.peers.map((p) => `  ${p.id}  ${p.nickname.padEnd(12)} ${p.addr.padEnd(21)} ${p.state.padEnd(8)} ${modeText(p, v.mesh.peers).padEnd(16)} ${p.rttMs !== undefined ? `rtt ${p.rttMs} ms` : ''}${p.lastHeard !== undefined ? `  heard ${((now - p.lastHeard) / 1000).toFixed(1)} s ago` : ''}`),
     `networks: ${v.networks.length}`,
     ...v.networks.map((n) => `  ${short(n.id)}  ${n.subnet.padEnd(18)} gateway ${n.gateway ?? '-'}  bridge ${n.bridge}`),
     `endpoints: ${v.endpoints.length}`,
@@ -51,6 +53,11 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     ...v.pools.map((p) => `  ${p.subnet.padEnd(18)} ${String(p.used).padStart(7)} of ${p.size} used${p.range ? `, ip-range ${p.range}` : ''}`),
   ];
   console.log(lines.join('\n'));
+}
+
+function modeText(p: { mode: string; via?: string }, peers: Array<{ id: string; nickname: string }>): string {
+  if (p.mode !== 'relay') return p.mode;
+  return `relay via ${peers.find((q) => q.id === p.via)?.nickname ?? p.via}`;
 }
 
 function rangeSize(cidr: string): number {

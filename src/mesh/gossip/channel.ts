@@ -7,7 +7,7 @@
 import type { PeerId } from '../peerId';
 
 /** append-only: the id travels on the wire */
-export const ChannelId = { Peers: 1, Ring: 2, Endpoints: 3, Networks: 4 } as const;
+export const ChannelId = { Peers: 1, Ring: 2, Endpoints: 3, Networks: 4, Topology: 5, Departed: 6 } as const;
 export type ChannelId = (typeof ChannelId)[keyof typeof ChannelId];
 
 export interface GossipChannel {

@@ -65,6 +65,8 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
+/** AF_BRIDGE RTM_SETLINK: the port's IFLA_BRPORT_* (must carry NLA_F_NESTED, else it is the old u8 state) */
+export const IFLA_PROTINFO = 12;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_EXT_MASK = 29;
@@ -72,6 +74,7 @@ export const IFLA_EXT_MASK = 29;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const IFLA_INFO_SLAVE_KIND = 4;
+export const IFLA_INFO_SLAVE_DATA = 5;
 
 /** linux/veth.h: IFLA_INFO_DATA of a veth holds the peer as ifinfomsg + IFLA_* */
 export const VETH_INFO_PEER = 1;
@@ -82,7 +85,12 @@ export const IFLA_VXLAN_LINK = 3;
 export const IFLA_VXLAN_LOCAL = 4;
 export const IFLA_VXLAN_TTL = 5;
 export const IFLA_VXLAN_LEARNING = 7;
+export const IFLA_VXLAN_PROXY = 11; // u8: answer ARP from the neighbour table
 export const IFLA_VXLAN_PORT = 15; // __be16
+
+// linux/if_link.h: IFLA_BRPORT_* (in IFLA_PROTINFO and in IFLA_INFO_SLAVE_DATA of a bridge port), u8 flags
+export const IFLA_BRPORT_LEARNING = 8;
+export const IFLA_BRPORT_ISOLATED = 33;
 
 // linux/if_addr.h: IFA_*
 export const IFA_ADDRESS = 1;

@@ -2,15 +2,16 @@
  * ifinfomsg (RTM_{NEW,DEL,GET,SET}LINK) builders and parser.
  * struct ifinfomsg { u8 family; u8 pad; u16 type; s32 index; u32 flags; u32 change; }  16 bytes
  */
-import type { LinkInfo, LinkKind } from '../types';
+import type { BridgePortFlags, LinkInfo, LinkKind } from '../types';
 import { parseIpv4, parseMac, formatIpv4, formatMac } from './addr';
 import {
-  attrMap, be16, cstr, decodeAttrs, encodeAttr, encodeNested, need, readBe16, readString, readU32, readU8, u32, u8,
+  type AttrMap, attrMap, be16, cstr, decodeAttrs, encodeAttr, encodeNested, need, readBe16, readString, readU32, readU8, u32, u8,
 } from './attributes';
 import {
-  AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO,
-  IFLA_MASTER, IFLA_MTU, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT,
-  VETH_INFO_PEER,
+  AF_BRIDGE, AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_IFNAME,
+  IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
+  IFLA_PROTINFO, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT,
+  IFLA_VXLAN_PROXY, NLA_F_NESTED, VETH_INFO_PEER,
 } from './constants';
 import { DecodeError, EncodeError } from './errors';
 
@@ -47,7 +48,7 @@ function ifname(name: string): Buffer {
 export type LinkKindSpec =
   | { kind: 'bridge' }
   | { kind: 'veth'; peer: { name: string; mtu?: number; mac?: string } }
-  | { kind: 'vxlan'; vni: number; port: number; local?: string; link?: number; learning: boolean };
+  | { kind: 'vxlan'; vni: number; port: number; local?: string; link?: number; learning: boolean; proxy?: boolean };
 
 export interface NewLinkRequest { name: string; mtu?: number; mac?: string; info: LinkKindSpec }
 
@@ -82,6 +83,7 @@ function infoData(info: LinkKindSpec): Buffer[] {
       if (info.local !== undefined) out.push(encodeAttr(IFLA_VXLAN_LOCAL, parseIpv4(info.local)));
       if (info.link !== undefined) out.push(encodeAttr(IFLA_VXLAN_LINK, u32(info.link)));
       out.push(encodeAttr(IFLA_VXLAN_LEARNING, u8(info.learning ? 1 : 0)));
+      if (info.proxy !== undefined) out.push(encodeAttr(IFLA_VXLAN_PROXY, u8(info.proxy ? 1 : 0)));
       out.push(encodeAttr(IFLA_VXLAN_PORT, be16(info.port)));
       return out;
     }
@@ -110,6 +112,19 @@ export function encodeSetLink(req: SetLinkRequest): Buffer {
   return Buffer.concat([head, ...attrs]);
 }
 
+/**
+ * RTM_SETLINK with family AF_BRIDGE (what `bridge link set` sends): the bridge the port is enslaved to
+ * applies the IFLA_BRPORT_* flags. Only the flags given change.
+ */
+export function encodeBridgePort(index: number, p: Partial<BridgePortFlags>): Buffer {
+  const flags: Buffer[] = [];
+  if (p.learning !== undefined) flags.push(encodeAttr(IFLA_BRPORT_LEARNING, u8(p.learning ? 1 : 0)));
+  if (p.isolated !== undefined) flags.push(encodeAttr(IFLA_BRPORT_ISOLATED, u8(p.isolated ? 1 : 0)));
+  // NLA_F_NESTED is required here: without it br_setlink reads IFLA_PROTINFO as a bare u8 port state
+  const protinfo = encodeAttr(IFLA_PROTINFO | NLA_F_NESTED, Buffer.concat(flags));
+  return Buffer.concat([encodeIfinfomsg({ family: AF_BRIDGE, index }), protinfo]);
+}
+
 /** RTM_GETLINK / RTM_DELLINK payload addressing a link by name */
 export function encodeLinkByName(name: string): Buffer {
   return Buffer.concat([encodeIfinfomsg(), ifname(name)]);
@@ -127,13 +142,13 @@ function decodeVxlan(data: Buffer): NonNullable<LinkInfo['vxlan']> {
   const id = a.get(IFLA_VXLAN_ID);
   if (!id) throw new DecodeError('vxlan link without IFLA_VXLAN_ID');
   const port = a.get(IFLA_VXLAN_PORT);
-  const learning = a.get(IFLA_VXLAN_LEARNING);
   const local = a.get(IFLA_VXLAN_LOCAL);
   const link = a.get(IFLA_VXLAN_LINK);
   const out: NonNullable<LinkInfo['vxlan']> = {
     vni: readU32(id, 'IFLA_VXLAN_ID'),
     port: port ? readBe16(port, 'IFLA_VXLAN_PORT') : 0,
-    learning: learning ? readU8(learning, 'IFLA_VXLAN_LEARNING') !== 0 : false,
+    learning: flag(a, IFLA_VXLAN_LEARNING, 'IFLA_VXLAN_LEARNING'),
+    proxy: flag(a, IFLA_VXLAN_PROXY, 'IFLA_VXLAN_PROXY'),
   };
   if (local) out.local = formatIpv4(local);
   if (link) {
@@ -141,6 +156,21 @@ function decodeVxlan(data: Buffer): NonNullable<LinkInfo['vxlan']> {
     if (dev !== 0) out.dev = dev;
   }
   return out;
+}
+
+/** a u8 boolean attribute; absent is false */
+function flag(a: AttrMap, type: number, what: string): boolean {
+  const v = a.get(type);
+  return v ? readU8(v, what) !== 0 : false;
+}
+
+/** IFLA_INFO_SLAVE_DATA of a bridge port: the flags weft sets */
+function decodeBridgePort(data: Buffer): BridgePortFlags {
+  const a = attrMap(decodeAttrs(data));
+  return {
+    learning: flag(a, IFLA_BRPORT_LEARNING, 'IFLA_BRPORT_LEARNING'),
+    isolated: flag(a, IFLA_BRPORT_ISOLATED, 'IFLA_BRPORT_ISOLATED'),
+  };
 }
 
 /** Parses an RTM_NEWLINK payload (a dump entry or a GETLINK reply). */
@@ -172,6 +202,9 @@ export function decodeLink(payload: Buffer): LinkInfo {
     info.kind = KINDS.has(kind) ? (kind as LinkKind) : 'other';
     const data = li.get(IFLA_INFO_DATA);
     if (info.kind === 'vxlan' && data) info.vxlan = decodeVxlan(data);
+    const slaveKind = li.get(IFLA_INFO_SLAVE_KIND);
+    const slaveData = li.get(IFLA_INFO_SLAVE_DATA);
+    if (slaveKind && readString(slaveKind) === 'bridge' && slaveData) info.bridgePort = decodeBridgePort(slaveData);
   }
   return info;
 }

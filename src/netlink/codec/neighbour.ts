@@ -4,7 +4,9 @@
  */
 import { formatIpv4, formatMac, parseIpv4, parseMac } from './addr';
 import { attrMap, decodeAttrs, encodeAttr, need, readU32 } from './attributes';
-import { AF_BRIDGE, AF_INET, NDA_DST, NDA_LLADDR, NDA_MASTER, NDMSG_LEN, NTF_SELF, NUD_PERMANENT } from './constants';
+import {
+  AF_BRIDGE, AF_INET, NDA_DST, NDA_LLADDR, NDA_MASTER, NDMSG_LEN, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT,
+} from './constants';
 
 export interface Ndmsg { family: number; ifindex: number; state: number; flags: number; type: number }
 
@@ -42,6 +44,17 @@ export function encodeFdb(ifindex: number, mac: string, dst: string): Buffer {
     encodeNdmsg({ family: AF_BRIDGE, ifindex, state: NUD_PERMANENT, flags: NTF_SELF, type: 0 }),
     encodeAttr(NDA_LLADDR, parseMac(mac)),
     encodeAttr(NDA_DST, parseIpv4(dst)),
+  ]);
+}
+
+/**
+ * RTM_NEWNEIGH / RTM_DELNEIGH for the bridge's FDB (NTF_MASTER), addressed by the port: a static entry
+ * (NUD_NOARP, `bridge fdb … master static`): it never ages out (learning on the port could still move it).
+ */
+export function encodeBridgeFdb(port: number, mac: string): Buffer {
+  return Buffer.concat([
+    encodeNdmsg({ family: AF_BRIDGE, ifindex: port, state: NUD_NOARP, flags: NTF_MASTER, type: 0 }),
+    encodeAttr(NDA_LLADDR, parseMac(mac)),
   ]);
 }
 

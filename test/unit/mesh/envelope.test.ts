@@ -105,7 +105,7 @@ describe('every drop reason from a crafted frame', () => {
     expect(reasonOf(decodeEnvelope(f))).toBe('badVersion');
   });
 
-  test.each([0, 6, 255])('badType %i', (t) => {
+  test.each([0, 8, 255])('badType %i', (t) => {
     const f = clear();
     f[6] = t;
     expect(reasonOf(decodeEnvelope(f))).toBe('badType');

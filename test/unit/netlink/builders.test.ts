@@ -4,8 +4,8 @@
  */
 import { encodeAddress, encodeAddressDump } from '../../../src/netlink/codec/address';
 import { EncodeError } from '../../../src/netlink/codec/errors';
-import { encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink } from '../../../src/netlink/codec/link';
-import { encodeFdb, encodeNeighDump, encodeNeighbour } from '../../../src/netlink/codec/neighbour';
+import { encodeBridgePort, encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink } from '../../../src/netlink/codec/link';
+import { encodeBridgeFdb, encodeFdb, encodeNeighDump, encodeNeighbour } from '../../../src/netlink/codec/neighbour';
 import { encodeRoute, encodeRouteDump } from '../../../src/netlink/codec/route';
 import { hex, zeros } from './hex';
 
@@ -66,6 +66,38 @@ describe('links (ifinfomsg)', () => {
       + '05 00 07 00 00 00 00 00'               // IFLA_VXLAN_LEARNING 0
       + '06 00 0f 00 12 b5 00 00',              // IFLA_VXLAN_PORT 4789 (be16)
     ));
+  });
+
+  test('vxlan with a MAC and proxy ARP: IFLA_ADDRESS, IFLA_VXLAN_PROXY after LEARNING; proxy false is sent as 0', () => {
+    expect(encodeNewLink({
+      name: 'vx', mac: '02:00:00:00:00:0a', info: { kind: 'vxlan', vni: 42, port: 4789, learning: false, proxy: true },
+    })).toEqual(hex(
+      IFINFOMSG_ZERO
+      + '07 00 03 00 76 78 00 00'               // IFLA_IFNAME "vx\0"
+      + '0a 00 01 00 02 00 00 00 00 0a 00 00'   // IFLA_ADDRESS
+      + '34 00 12 00'                           // IFLA_LINKINFO 52 = 4 + 12 + 36
+      + '0a 00 01 00 76 78 6c 61 6e 00 00 00'   //   IFLA_INFO_KIND "vxlan\0"
+      + '24 00 02 00'                           //   IFLA_INFO_DATA 36
+      + '08 00 01 00 2a 00 00 00'               //     IFLA_VXLAN_ID 42
+      + '05 00 07 00 00 00 00 00'               //     IFLA_VXLAN_LEARNING 0
+      + '05 00 0b 00 01 00 00 00'               //     IFLA_VXLAN_PROXY 1
+      + '06 00 0f 00 12 b5 00 00',              //     IFLA_VXLAN_PORT 4789
+    ));
+    const off = encodeNewLink({ name: 'vx', info: { kind: 'vxlan', vni: 42, port: 4789, learning: false, proxy: false } });
+    expect(off.subarray(off.length - 16)).toEqual(hex('05 00 0b 00 00 00 00 00' + '06 00 0f 00 12 b5 00 00'));
+  });
+
+  test('bridge port flags: AF_BRIDGE ifinfomsg, IFLA_PROTINFO with NLA_F_NESTED, u8 LEARNING (8) / ISOLATED (33)', () => {
+    expect(encodeBridgePort(5, { learning: false, isolated: true })).toEqual(hex(
+      '07 00 00 00 05 00 00 00 00 00 00 00 00 00 00 00'  // AF_BRIDGE, index 5, no flags/change
+      + '14 00 0c 80'                                    // IFLA_PROTINFO | NLA_F_NESTED, 20
+      + '05 00 08 00 00 00 00 00'                        //   IFLA_BRPORT_LEARNING 0
+      + '05 00 21 00 01 00 00 00',                       //   IFLA_BRPORT_ISOLATED 1
+    ));
+    expect(encodeBridgePort(300, { isolated: false })).toEqual(hex(
+      '07 00 00 00 2c 01 00 00 00 00 00 00 00 00 00 00' + '0c 00 0c 80' + '05 00 21 00 00 00 00 00',
+    ));
+    expect(encodeBridgePort(5, {})).toEqual(hex('07 00 00 00 05 00 00 00 00 00 00 00 00 00 00 00' + '04 00 0c 80'));
   });
 
   test('set link: up via flags/change, mtu, master 0 releases', () => {
@@ -161,6 +193,15 @@ describe('neighbours and fdb (ndmsg)', () => {
       + '0a 00 02 00 00 00 00 00 00 00 00 00'
       + '08 00 01 00 c0 00 02 01',
     ));
+  });
+
+  test('bridge fdb: AF_BRIDGE, the port\'s ifindex, NUD_NOARP (static), NTF_MASTER, NDA_LLADDR only', () => {
+    expect(encodeBridgeFdb(9, '02:00:00:00:00:07')).toEqual(hex(
+      '07 00 00 00 09 00 00 00 40 00 04 00'     // AF_BRIDGE, ifindex 9, state 0x40, flags NTF_MASTER, type 0
+      + '0a 00 02 00 02 00 00 00 00 07 00 00',  // NDA_LLADDR
+    ));
+    expect(() => encodeBridgeFdb(9, '02:00:00:00:07')).toThrow(EncodeError);
+    expect(() => encodeFdb(9, '02:00:00:00:00:07', '192.0.2')).toThrow(EncodeError);
   });
 
   test('dumps', () => {

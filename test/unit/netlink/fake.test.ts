@@ -68,6 +68,37 @@ describe('FakeNetlink', () => {
     expect((await nl.getLink('v2'))?.mtu).toBe(8950);
   });
 
+  test('bridge ports and FDB calls are recorded with their args; failed ones with the code', async () => {
+    const nl = new FakeNetlink();
+    await nl.createBridge({ name: 'br0' });
+    await nl.createVxlan({ name: 'vx0', vni: 1, port: 4789, learning: false, proxy: true });
+    await nl.setBridgePort('vx0', { learning: false }).catch(() => undefined);
+    await nl.setLink('vx0', { master: 'br0' });
+    await nl.setBridgePort('vx0', { learning: false, isolated: true });
+    await nl.setFdb({ dev: 'vx0', mac: '02:00:00:00:00:01', master: true });
+    await nl.setFdb({ dev: 'vx0', mac: '02:00:00:00:00:01', dst: '192.0.2.1' });
+    await nl.setFdb({ dev: 'vx0', mac: '02:00:00:00:00:01' }).catch(() => undefined);
+    await nl.listFdb('vx0');
+    expect(nl.calls.slice(2)).toEqual([
+      { op: 'setBridgePort', args: { name: 'vx0', flags: { learning: false } }, error: 'EOPNOTSUPP' },
+      { op: 'setLink', args: { name: 'vx0', change: { master: 'br0' } } },
+      { op: 'setBridgePort', args: { name: 'vx0', flags: { learning: false, isolated: true } } },
+      { op: 'setFdb', args: { dev: 'vx0', mac: '02:00:00:00:00:01', master: true } },
+      { op: 'setFdb', args: { dev: 'vx0', mac: '02:00:00:00:00:01', dst: '192.0.2.1' } },
+      { op: 'setFdb', args: { dev: 'vx0', mac: '02:00:00:00:00:01' }, error: 'EINVAL' },
+    ]);
+    nl.failNext('setFdb', 'EBUSY');
+    await expect(nl.setFdb({ dev: 'vx0', mac: '02:00:00:00:00:02', master: true })).rejects.toMatchObject({ code: 'EBUSY' });
+    expect((await nl.listFdb('vx0')).map((f) => f.mac)).not.toContain('02:00:00:00:00:02');
+  });
+
+  test('the device\'s own FDB entries only on vxlan devices (stricter than the kernel)', async () => {
+    const nl = new FakeNetlink();
+    await nl.createBridge({ name: 'br0' });
+    await expect(nl.setFdb({ dev: 'br0', mac: '02:00:00:00:00:01', dst: '192.0.2.1' })).rejects.toMatchObject({ code: 'EOPNOTSUPP' });
+    await expect(nl.addFdb({ dev: 'br0', mac: '00:00:00:00:00:00', dst: '192.0.2.1' })).rejects.toMatchObject({ code: 'EOPNOTSUPP' });
+  });
+
   test('generated MACs are unique locally administered unicast addresses', async () => {
     const nl = new FakeNetlink();
     await nl.createVeth({ name: 'a', peerName: 'b' });

@@ -1,8 +1,10 @@
 /** Reply parsers against hand-built kernel messages, and their behaviour on truncated or random input. */
 import { decodeAddress } from '../../../src/netlink/codec/address';
 import { DecodeError } from '../../../src/netlink/codec/errors';
+import { cstr, encodeAttr } from '../../../src/netlink/codec/attributes';
+import { IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINKINFO } from '../../../src/netlink/codec/constants';
 import { decodeLink, encodeNewLink } from '../../../src/netlink/codec/link';
-import { decodeNeighbour, encodeFdb, encodeNeighbour } from '../../../src/netlink/codec/neighbour';
+import { decodeNeighbour, encodeBridgeFdb, encodeFdb, encodeNeighbour } from '../../../src/netlink/codec/neighbour';
 import { decodeRoute, encodeRoute } from '../../../src/netlink/codec/route';
 import { hex } from './hex';
 
@@ -34,6 +36,26 @@ const VXLAN_LINK = hex(
   + '06 00 0f 00 1a 80 00 00',                       //     PORT 6784 (be16)
 );
 
+// a vxlan with proxy ARP that is also a bridge port, its flags in IFLA_INFO_SLAVE_DATA
+const VXLAN_PORT_LINK = hex(
+  '00 00 01 00 0a 00 00 00 02 10 00 00 00 00 00 00'  // index 10, down
+  + '08 00 03 00 76 78 32 00'                        // IFLA_IFNAME "vx2\0"
+  + '08 00 0a 00 03 00 00 00'                        // IFLA_MASTER 3
+  + '64 00 12 80'                                    // IFLA_LINKINFO 100
+  + '0a 00 01 00 76 78 6c 61 6e 00 00 00'            //   kind "vxlan\0"
+  + '1c 00 02 80'                                    //   INFO_DATA 28
+  + '08 00 01 00 07 00 00 00'                        //     ID 7
+  + '05 00 07 00 00 00 00 00'                        //     LEARNING 0
+  + '05 00 0b 00 01 00 00 00'                        //     PROXY 1
+  + '0b 00 04 00 62 72 69 64 67 65 00 00'            //   IFLA_INFO_SLAVE_KIND "bridge\0"
+  + '2c 00 05 80'                                    //   IFLA_INFO_SLAVE_DATA 44
+  + '05 00 01 00 03 00 00 00'                        //     IFLA_BRPORT_STATE 3 (ignored)
+  + '08 00 03 00 64 00 00 00'                        //     IFLA_BRPORT_COST 100 (ignored)
+  + '05 00 08 00 00 00 00 00'                        //     IFLA_BRPORT_LEARNING 0
+  + '05 00 09 00 01 00 00 00'                        //     IFLA_BRPORT_UNICAST_FLOOD 1 (ignored)
+  + '05 00 21 00 01 00 00 00',                       //     IFLA_BRPORT_ISOLATED 1
+);
+
 describe('decodeLink', () => {
   test('a veth enslaved to a bridge', () => {
     expect(decodeLink(VETH_LINK)).toEqual({
@@ -44,8 +66,29 @@ describe('decodeLink', () => {
   test('a vxlan with its parameters', () => {
     expect(decodeLink(VXLAN_LINK)).toEqual({
       index: 9, name: 'vx', kind: 'vxlan', mtu: 1458, mac: 'aa:bb:cc:dd:ee:ff', up: false,
-      vxlan: { vni: 123456, port: 6784, learning: true, local: '192.0.2.10', dev: 2 },
+      vxlan: { vni: 123456, port: 6784, learning: true, proxy: false, local: '192.0.2.10', dev: 2 },
     });
+  });
+
+  test('a vxlan bridge port: proxy, and the port flags from IFLA_INFO_SLAVE_DATA', () => {
+    expect(decodeLink(VXLAN_PORT_LINK)).toEqual({
+      index: 10, name: 'vx2', kind: 'vxlan', mtu: 0, mac: '', up: false, masterIndex: 3,
+      vxlan: { vni: 7, port: 0, learning: false, proxy: true },
+      bridgePort: { learning: false, isolated: true },
+    });
+  });
+
+  test('port flags: absent ones are false; a slave of another kind (bond) has none; a 0-byte flag is a DecodeError', () => {
+    const port = (slaveKind: string, data: string) => Buffer.concat([
+      hex('00 00 01 00 04 00 00 00 00 00 00 00 00 00 00 00' + '06 00 03 00 70 00 00 00'),
+      encodeAttr(IFLA_LINKINFO, Buffer.concat([
+        encodeAttr(IFLA_INFO_SLAVE_KIND, cstr(slaveKind)), encodeAttr(IFLA_INFO_SLAVE_DATA, hex(data)),
+      ])),
+    ]);
+    expect(decodeLink(port('bridge', '05 00 21 00 01 00 00 00')).bridgePort).toEqual({ learning: false, isolated: true });
+    expect(decodeLink(port('bridge', '')).bridgePort).toEqual({ learning: false, isolated: false });
+    expect(decodeLink(port('bond', '05 00 08 00 01 00 00 00')).bridgePort).toBeUndefined();
+    expect(() => decodeLink(port('bridge', '04 00 08 00'))).toThrow(DecodeError);
   });
 
   test('no IFLA_LINKINFO (lo) or an unknown kind is "other"; IFLA_MASTER 0 means none', () => {
@@ -134,6 +177,8 @@ describe('decodeNeighbour', () => {
   test('round trips', () => {
     expect(decodeNeighbour(encodeFdb(9, '00:00:00:00:00:00', '192.0.2.1')))
       .toMatchObject({ family: 7, ifindex: 9, flags: 2, lladdr: '00:00:00:00:00:00', dst: '192.0.2.1' });
+    expect(decodeNeighbour(encodeBridgeFdb(4, '02:00:00:00:00:07')))
+      .toEqual({ family: 7, ifindex: 4, state: 0x40, flags: 4, type: 0, lladdr: '02:00:00:00:00:07' });
     expect(decodeNeighbour(encodeNeighbour(1, '10.0.0.1', 'aa:bb:cc:dd:ee:ff'))).toMatchObject({ dst: '10.0.0.1', lladdr: 'aa:bb:cc:dd:ee:ff' });
   });
 });
@@ -142,6 +187,7 @@ describe('robustness: truncation and garbage never read out of bounds', () => {
   const decoders: [string, (b: Buffer) => unknown, Buffer][] = [
     ['link (veth)', decodeLink, VETH_LINK],
     ['link (vxlan)', decodeLink, VXLAN_LINK],
+    ['link (vxlan bridge port)', decodeLink, VXLAN_PORT_LINK],
     ['address', decodeAddress, hex('02 18 80 00 05 00 00 00 08 00 01 00 0a 00 00 01 08 00 02 00 0a 00 00 01')],
     ['route', decodeRoute, encodeRoute('add', { dst: '10.9.0.0/16', gateway: '10.0.0.1', oif: 3 })],
     ['neighbour', decodeNeighbour, encodeFdb(9, '00:00:00:00:00:00', '192.0.2.1')],

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "weft_tap",
+      "sources": ["tap.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

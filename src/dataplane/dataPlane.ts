@@ -1,0 +1,302 @@
+/**
+ * The data plane on one host: for every local network a VXLAN port (fast path)
+ * and a TAP port (sleeve) on its bridge, kept in line with the cluster's
+ * endpoint table and the path to each peer. Paths are re-checked every tick:
+ * fast-path probes out, the topology (whom we hear directly) gossiped, and a
+ * change of either, or of the endpoint table, re-plans every network at once.
+ */
+import type { Logger } from 'pino';
+import { parseCidr, parseIp } from '../addr/cidr';
+import { MessageType } from '../mesh/messageTypes';
+import type { PeerInfo } from '../mesh/membership';
+import type { PeerId } from '../mesh/peerId';
+import type { Segment, SegmentChannel } from '../mesh/gossip/segments';
+import type { DropCounter } from '../mesh/stats';
+import type { Transport } from '../mesh/transport/types';
+import { ensureAddress, ensureVxlan, removeLink } from '../netlink/ensure';
+import type { Netlink } from '../netlink/types';
+import type { ClusterEndpoint } from '../network/endpointTable';
+import type { NetworkRecord } from '../network/model';
+import { PROBE_DEVICE, tapName, vxlanName } from '../network/names';
+import type { Scheduler, TimerHandle } from '../util/scheduler';
+import { macKeyOf } from './frames/mac';
+import { vniForSubnet } from './frames/vni';
+import { PROBE_DEVICE_MAC_TEXT, PROBE_LOCAL_CIDR_TEXT, PROBE_VNI } from './frames/vxlanProbe';
+import { applyPlan } from './kernelPlane';
+import { computePaths, nextHop, samePaths } from './paths';
+import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork } from './plan';
+import { FastdpProber } from './prober';
+import { Sleeve } from './sleeve';
+import type { TapDevice } from './tap/tap';
+
+/** what the data plane needs of the mesh */
+export interface MeshPort {
+  send(to: PeerId, type: number, payload: Buffer): void;
+  sendRaw(addr: string, data: Buffer): void;
+  on(type: number, fn: (sender: PeerId, payload: Buffer) => void): void;
+  addrOf(id: PeerId): string | undefined;
+  alivePeers(): PeerId[];
+  readonly peersChannel: { all(): Segment<PeerInfo>[]; get(id: PeerId): Segment<PeerInfo> | undefined };
+}
+
+export interface DataPlaneDeps {
+  self: PeerId;
+  netlink: Netlink;
+  clock: Scheduler;
+  log: Logger;
+  /** the kernel fast path on this host; false with --no-fastdp or a password */
+  fastdp: boolean;
+  vxlanPort: number;
+  mesh: MeshPort;
+  /** whom each peer hears directly */
+  topology: SegmentChannel<PeerId[]>;
+  endpoints(): ClusterEndpoint[];
+  /** peers whose Docker has a weft network with this subnet */
+  hostsWithSubnet(subnet: string): ReadonlySet<PeerId>;
+  openTap(name: string): TapDevice;
+  /** opens the socket fast-path probes arrive on, once the probe device has its address */
+  openProbeSocket(): Promise<Transport>;
+  drops: DropCounter;
+  /** probes, topology and path checks */
+  tickMs: number;
+  /** most bytes of frames per sleeve datagram */
+  sleeveBudget: number;
+}
+
+/** the mesh's datagram and envelope overhead leave this much of 64 KiB for frames */
+export const SLEEVE_BUDGET = 60_000;
+
+export class DataPlane {
+  private readonly nets = new Map<string, OverlayNetwork>();
+  private paths = new Map<PeerId, Path>();
+  private readonly sleeve: Sleeve;
+  private readonly prober: FastdpProber;
+  private probeSocket?: Transport;
+  private timer?: TimerHandle;
+  private soon?: TimerHandle;
+  private running?: Promise<void>;
+  private dirty = false;
+  /** per network: what this host's containers were last told (ip → mac) */
+  private readonly told = new Map<string, Map<string, string>>();
+  /** per network id: the VNI whose TAP the sleeve holds (kept apart from nets: attach may fail half-way) */
+  private readonly tapOf = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly d: DataPlaneDeps) {
+    this.sleeve = new Sleeve({
+      self: d.self,
+      send: (next, payload) => d.mesh.send(next, MessageType.Sleeve, payload),
+      nextHop: (dest) => nextHop(this.paths.get(dest), dest),
+      drops: d.drops,
+      budget: d.sleeveBudget,
+    });
+    this.prober = new FastdpProber({
+      self: d.self,
+      clock: d.clock,
+      vxlanPort: d.vxlanPort,
+      sendRaw: (addr, data) => d.mesh.sendRaw(addr, data),
+      sendAck: (peer, nonce) => d.mesh.send(peer, MessageType.FastdpAck, nonce),
+      freshMs: d.tickMs * 6,
+      drops: d.drops,
+    });
+    d.mesh.on(MessageType.Sleeve, (_from, payload) => this.sleeve.receive(payload));
+    d.mesh.on(MessageType.FastdpAck, (from, payload) => this.prober.acked(from, payload));
+    d.topology.watch(() => this.tick(false));
+  }
+
+  async start(): Promise<void> {
+    if (this.d.fastdp) {
+      const nl = this.d.netlink;
+      // the kernel drops a decapsulated frame not addressed to the device: probes carry this fixed MAC
+      await ensureVxlan(nl, { name: PROBE_DEVICE, vni: PROBE_VNI, port: this.d.vxlanPort, learning: false });
+      const probe = await nl.getLink(PROBE_DEVICE);
+      if (probe?.mac !== PROBE_DEVICE_MAC_TEXT) await nl.setLink(PROBE_DEVICE, { up: false, mac: PROBE_DEVICE_MAC_TEXT });
+      await nl.setLink(PROBE_DEVICE, { up: true });
+      await ensureAddress(nl, PROBE_DEVICE, PROBE_LOCAL_CIDR_TEXT);
+      this.probeSocket = await this.d.openProbeSocket();
+      this.probeSocket.onReceive((data) => this.prober.received(data));
+    } else {
+      await removeLink(this.d.netlink, PROBE_DEVICE); // left by an earlier run with the fast path on
+    }
+    this.timer = this.d.clock.every(this.d.tickMs, () => this.tick(true));
+    this.tick(true);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.soon?.cancel();
+    await this.running;
+    this.nets.clear();
+    this.sleeve.close();
+    await this.probeSocket?.close();
+    if (this.d.fastdp) await removeLink(this.d.netlink, PROBE_DEVICE).catch(() => false);
+  }
+
+  /** the devices a network's data plane owns on this host (the reconciler keeps them) */
+  deviceNames(net: NetworkRecord): string[] {
+    return this.d.fastdp ? [vxlanName(net.id), tapName(net.id)] : [tapName(net.id)];
+  }
+
+  /** gives a network its VXLAN and TAP ports; idempotent */
+  async attach(net: NetworkRecord): Promise<void> {
+    const vni = vniForSubnet(parseCidr(net.subnet));
+    const clash = [...this.nets.values()].find((n) => n.vni === vni && n.id !== net.id);
+    if (clash) throw new Error(`network ${net.subnet} would share VXLAN id ${vni} with ${clash.subnet} on this host; use another subnet`);
+    const nl = this.d.netlink;
+    const o: OverlayNetwork = { id: net.id, subnet: net.subnet, vni, tap: tapName(net.id), ...(net.gateway ? { gateway: net.gateway } : {}) };
+    if (this.d.fastdp) {
+      o.vxlan = vxlanName(net.id);
+      await ensureVxlan(nl, { name: o.vxlan, vni, port: this.d.vxlanPort, learning: false, proxy: true, mtu: net.mtu });
+      await this.port(o.vxlan, net);
+    }
+    if (!this.nets.has(net.id) || !(await nl.getLink(o.tap))) {
+      this.sleeve.detach(vni);
+      this.sleeve.attach(vni, this.d.openTap(o.tap));
+      this.tapOf.set(net.id, vni);
+    }
+    await this.port(o.tap, net);
+    this.nets.set(net.id, o);
+    this.schedule();
+  }
+
+  async detach(net: NetworkRecord): Promise<void> {
+    const vni = this.tapOf.get(net.id);
+    this.nets.delete(net.id);
+    this.told.delete(net.id);
+    this.tapOf.delete(net.id);
+    if (vni !== undefined) this.sleeve.detach(vni);
+    await removeLink(this.d.netlink, vxlanName(net.id));
+  }
+
+  /** per peer: how frames reach it */
+  pathOf(peer: PeerId): Path | undefined {
+    return this.paths.get(peer);
+  }
+
+  status(): object {
+    return {
+      fastdp: this.d.fastdp,
+      vxlanPort: this.d.vxlanPort,
+      sleeve: { ...this.sleeve.counters, taps: this.sleeve.tapStats() },
+      traffic: Object.fromEntries(this.sleeve.trafficByPeer()),
+    };
+  }
+
+  /** re-plans soon (the endpoint table or the networks changed) */
+  schedule(): void {
+    if (this.stopped) return;
+    this.soon?.cancel();
+    this.soon = this.d.clock.after(10, () => void this.apply());
+  }
+
+  private port(name: string, net: NetworkRecord): Promise<void> {
+    const nl = this.d.netlink;
+    return (async () => {
+      await nl.setLink(name, { master: net.bridge, mtu: net.mtu, up: true });
+      // no learning: weft programs every remote MAC; isolated: overlay never forwards to overlay (split horizon)
+      await nl.setBridgePort(name, { learning: false, isolated: true });
+    })();
+  }
+
+  private peers(): PeerId[] {
+    return this.d.mesh.peersChannel.all().filter((s) => s.writer !== this.d.self && !s.data.removed).map((s) => s.writer);
+  }
+
+  private underlayIp(peer: PeerId): string | undefined {
+    const a = this.d.mesh.addrOf(peer);
+    return a?.slice(0, a.lastIndexOf(':'));
+  }
+
+  private tick(probe: boolean): void {
+    if (this.stopped) return;
+    const direct = new Set(this.d.mesh.alivePeers());
+    if (probe) {
+      const mine = [...direct].sort();
+      if (JSON.stringify(mine) !== JSON.stringify(this.d.topology.get(this.d.self)?.data)) this.d.topology.publish(mine);
+      if (this.d.fastdp) {
+        for (const p of direct) {
+          const ip = this.underlayIp(p);
+          if (ip && this.d.mesh.peersChannel.get(p)?.data.fastdp) this.prober.probe(p, ip);
+        }
+      }
+    }
+    const paths = computePaths({
+      peers: this.peers(),
+      direct,
+      fastdp: this.d.fastdp,
+      fastdpWorks: (p) => this.d.mesh.peersChannel.get(p)?.data.fastdp === true && this.prober.works(p),
+      neighboursOf: (p) => {
+        const s = this.d.topology.get(p);
+        return s ? new Set(s.data) : undefined;
+      },
+    });
+    if (!samePaths(paths, this.paths)) {
+      for (const [p, path] of paths) {
+        const was = this.paths.get(p);
+        if (was?.mode !== path.mode || was?.via !== path.via) this.d.log.info({ peer: p, mode: path.mode, via: path.via, was: was?.mode }, 'path to peer changed');
+      }
+      this.paths = paths;
+      this.schedule();
+    }
+  }
+
+  /** one pass at a time; a change during a pass runs another */
+  private apply(): Promise<void> {
+    if (this.running) {
+      this.dirty = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.dirty = false;
+        await this.applyOnce().catch((e: unknown) => this.d.log.error({ err: e }, 'data plane pass failed'));
+      } while (this.dirty);
+      this.running = undefined;
+    })();
+    return this.running;
+  }
+
+  private async applyOnce(): Promise<void> {
+    const endpoints = this.d.endpoints();
+    for (const net of [...this.nets.values()]) {
+      if (this.nets.get(net.id) !== net) continue; // detached (or re-attached) meanwhile
+      const plan = planNetwork({
+        self: this.d.self,
+        network: net,
+        endpoints,
+        path: (p) => this.paths.get(p) ?? { mode: 'unreachable' },
+        underlayIp: (p) => this.underlayIp(p),
+        hostsOfSubnet: this.d.hostsWithSubnet(net.subnet),
+      });
+      this.sleeve.setRoutes(net.vni, {
+        macs: new Map([...plan.sleeveMacs].map(([mac, peer]) => [macKeyOf(mac), peer])),
+        flood: plan.sleeveFlood,
+        arp: new Map([...plan.arp].map(([ip, mac]) => [parseIp(ip), macKeyOf(mac)])),
+        ...(net.gateway ? { gateway: parseIp(net.gateway) } : {}),
+      });
+      this.announceChanges(net, plan);
+      // one network's failure (its devices gone, say) must not leave the others stale
+      await applyPlan(this.d.netlink, net, plan, this.d.log).catch((e: unknown) => this.d.log.error({ err: e, network: net.id.slice(0, 12) }, 'could not program the data plane of a network'));
+    }
+  }
+
+  /**
+   * A container that moved (or came) keeps its IP with a new MAC: the
+   * containers here may hold the old MAC in their ARP cache, so the bridge gets
+   * a gratuitous ARP for every address whose MAC changed, now and a second later.
+   */
+  private announceChanges(net: OverlayNetwork, plan: NetworkPlan): void {
+    const told = this.told.get(net.id);
+    this.told.set(net.id, new Map(plan.addresses));
+    if (!told) return; // the first pass after attach: nobody here holds stale entries yet
+    for (const [ip, mac] of plan.addresses) {
+      if (told.get(ip) === mac) continue;
+      const say = () => {
+        if (this.told.get(net.id)?.get(ip) === mac) this.sleeve.announce(net.vni, macKeyOf(mac), parseIp(ip));
+      };
+      say();
+      this.d.clock.after(1000, say);
+    }
+  }
+}

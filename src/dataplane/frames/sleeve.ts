@@ -1,0 +1,186 @@
+/**
+ * The sleeve datagram payload. It rides inside the mesh's authenticated
+ * envelope, so it carries no crypto of its own. Layout (big-endian):
+ *
+ *   version u8 (1) | hops u8 | origin peer id (8) | destination peer id (8) | vni u32
+ *   then packed frames: repeated [u16 length][frame]
+ *
+ * The packed region has the TAP reader's format, so a batch read from the TAP
+ * is sent, and a received one written, without re-framing. hops is 0 from the
+ * origin and 1 after a relay; deciding what to do with it is the caller's job.
+ */
+import { isPeerId, type PeerId } from '../../mesh/peerId';
+import { ETH_HLEN } from './ethernet';
+
+export const SLEEVE_VERSION = 1;
+export const SLEEVE_HEADER_BYTES = 22;
+/** the length prefix of each packed frame */
+export const PACK_PREFIX_BYTES = 2;
+/** frames shorter than an Ethernet header are not frames */
+export const MIN_PACKED_FRAME = ETH_HLEN;
+export const MAX_PACKED_FRAME = 0xffff;
+
+const HOPS = 1;
+const ORIGIN = 2;
+const DEST = 10;
+const VNI = 18;
+
+export interface SleeveHeader {
+  hops: number;
+  origin: PeerId;
+  dest: PeerId;
+  vni: number;
+}
+
+export type SleeveDropReason = 'short' | 'version' | 'badFrames';
+
+export type DecodedSleeve =
+  /** packed is a view into the datagram; frames is how many it holds (possibly 0) */
+  | { ok: true; header: SleeveHeader; packed: Buffer; frames: number }
+  | { ok: false; reason: SleeveDropReason };
+
+function isU8(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xff;
+}
+
+/** The fixed 22-byte header. RangeError for values the layout cannot carry (caller bugs, not wire input). */
+export function encodeSleeveHeader(h: SleeveHeader): Buffer {
+  if (!isU8(h.hops)) throw new RangeError(`hops out of range: ${h.hops}`);
+  if (!isPeerId(h.origin) || !isPeerId(h.dest)) throw new RangeError(`not a peer id: ${JSON.stringify(isPeerId(h.origin) ? h.dest : h.origin)}`);
+  if (!Number.isInteger(h.vni) || h.vni < 0 || h.vni > 0xffffffff) throw new RangeError(`vni out of range: ${h.vni}`);
+  const out = Buffer.allocUnsafe(SLEEVE_HEADER_BYTES);
+  out[0] = SLEEVE_VERSION;
+  out[HOPS] = h.hops;
+  out.write(h.origin, ORIGIN, 'hex');
+  out.write(h.dest, DEST, 'hex');
+  out.writeUInt32BE(h.vni, VNI);
+  return out;
+}
+
+/**
+ * Header + packed frames, in one copy. The packed region is not checked here
+ * (it comes from the TAP reader or a PackBuilder); the receiver's decode is
+ * what guards against bad lengths.
+ */
+export function encodeSleeve(h: SleeveHeader, packed: Buffer): Buffer {
+  return Buffer.concat([encodeSleeveHeader(h), packed], SLEEVE_HEADER_BYTES + packed.length);
+}
+
+/**
+ * How many frames a packed region holds, or -1 unless every length prefix is
+ * complete, every frame is MIN_PACKED_FRAME bytes or more and ends inside the buffer.
+ */
+export function countPacked(packed: Buffer): number {
+  let off = 0;
+  let n = 0;
+  while (off < packed.length) {
+    if (off + PACK_PREFIX_BYTES > packed.length) return -1;
+    const len = packed.readUInt16BE(off);
+    off += PACK_PREFIX_BYTES + len;
+    if (len < MIN_PACKED_FRAME || off > packed.length) return -1;
+    n++;
+  }
+  return n;
+}
+
+/** Checks the version before the length, so a peer speaking a later version is reported as such. */
+export function decodeSleeve(buf: Buffer): DecodedSleeve {
+  if (buf.length === 0) return { ok: false, reason: 'short' };
+  if (buf[0] !== SLEEVE_VERSION) return { ok: false, reason: 'version' };
+  if (buf.length < SLEEVE_HEADER_BYTES) return { ok: false, reason: 'short' };
+  const packed = buf.subarray(SLEEVE_HEADER_BYTES);
+  const frames = countPacked(packed);
+  if (frames < 0) return { ok: false, reason: 'badFrames' };
+  return {
+    ok: true,
+    header: {
+      hops: buf[HOPS]!,
+      origin: buf.toString('hex', ORIGIN, DEST),
+      dest: buf.toString('hex', DEST, VNI),
+      vni: buf.readUInt32BE(VNI),
+    },
+    packed,
+    frames,
+  };
+}
+
+/** A copy of a datagram with its hop count re-stamped (the original may still be referenced by the receive path). */
+export function withHops(buf: Buffer, hops: number): Buffer {
+  if (!isU8(hops)) throw new RangeError(`hops out of range: ${hops}`);
+  if (buf.length < SLEEVE_HEADER_BYTES) throw new RangeError(`not a sleeve datagram: ${buf.length} bytes`);
+  const out = Buffer.from(buf);
+  out[HOPS] = hops;
+  return out;
+}
+
+/**
+ * Calls fn with a view (no copy) of each frame, in order; returns how many.
+ * Meant for regions decodeSleeve validated or the TAP reader produced; on
+ * anything else it stops at the first incomplete entry and never reads past the end.
+ */
+export function forEachFrame(packed: Buffer, fn: (frame: Buffer) => void): number {
+  let off = 0;
+  let n = 0;
+  while (off + PACK_PREFIX_BYTES <= packed.length) {
+    const start = off + PACK_PREFIX_BYTES;
+    const end = start + packed.readUInt16BE(off);
+    if (end > packed.length) break;
+    fn(packed.subarray(start, end));
+    n++;
+    off = end;
+  }
+  return n;
+}
+
+/**
+ * Collects frames for one datagram up to `budget` bytes of packed output
+ * (prefixes included). It holds references until take() copies them once, so
+ * call take() before the frames' buffer is reused (a TAP batch is only valid
+ * during its callback).
+ */
+export class PackBuilder {
+  private frames: Buffer[] = [];
+  private size = 0;
+
+  constructor(readonly budget: number) {
+    if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`budget out of range: ${budget}`);
+  }
+
+  /** frames held */
+  get count(): number {
+    return this.frames.length;
+  }
+
+  /** packed bytes so far, prefixes included: the length take() returns */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /**
+   * false when the frame would exceed the budget, and for a frame the packed
+   * format cannot carry (under 14 or over 65535 bytes): packing it would make
+   * the receiver drop the whole datagram.
+   */
+  add(frame: Buffer): boolean {
+    if (frame.length < MIN_PACKED_FRAME || frame.length > MAX_PACKED_FRAME) return false;
+    const next = this.size + PACK_PREFIX_BYTES + frame.length;
+    if (next > this.budget) return false;
+    this.frames.push(frame);
+    this.size = next;
+    return true;
+  }
+
+  /** the packed frames; the builder is empty afterwards and can be reused */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.size);
+    let off = 0;
+    for (const f of this.frames) {
+      out.writeUInt16BE(f.length, off);
+      f.copy(out, off + PACK_PREFIX_BYTES);
+      off += PACK_PREFIX_BYTES + f.length;
+    }
+    this.frames = [];
+    this.size = 0;
+    return out;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * A Linux TAP device: the sleeve's door into the network's bridge. Frames the
+ * bridge sends the TAP are read by a native thread in batches (up to 64 frames or
+ * 64 KiB) and handed over as one packed Buffer ([u16 BE length][frame]…, see
+ * packed.ts); frames written go into the bridge. The device is not persistent: it
+ * disappears on close() or when the process dies.
+ *
+ * Backpressure: the reader hands batches through a bounded queue (64 batches);
+ * when JavaScript falls behind, batches grow to their limit, then the thread stops
+ * reading and the kernel's TAP queue (txqueuelen) fills and drops — memory does not grow.
+ *
+ * Reading never keeps the process alive (like an unref'd socket), and a device
+ * whose TapDevice becomes unreachable is closed when it is garbage-collected:
+ * keep a reference for as long as it should exist, and close() it when done.
+ * onBatch runs on the JS thread; an exception it throws is an uncaught exception.
+ * Each packed Buffer is the batch's own memory (not reused): keeping it is fine.
+ */
+import { TapError, type TapErrorCode } from './errors';
+import { loadTapAddon, type TapAddon, type TapHandle } from './native';
+
+export { TapError, type TapErrorCode } from './errors';
+
+export interface TapStats {
+  /** frames handed to onBatch (counted just before the call, so inside onBatch they include its batch) */
+  framesIn: number;
+  /** their bytes, without the length prefixes */
+  bytesIn: number;
+  /** frames write() put into the device */
+  framesOut: number;
+  bytesOut: number;
+  /** frames write() dropped: device down (EIO), queue full (EAGAIN/ENOBUFS), or refused (e.g. shorter than 14 bytes) */
+  dropsOut: number;
+  /** onBatch calls */
+  batches: number;
+}
+
+export interface TapDevice {
+  readonly name: string;
+  /** begins reading; onBatch gets packed frames ([u16 BE len][frame]…) and their count */
+  start(onBatch: (packed: Buffer, count: number) => void): void;
+  /**
+   * writes every frame of a packed batch; returns how many went in (the rest were dropped:
+   * device down, queue full, or a frame the kernel refuses). Throws TapError EMALFORMED (before
+   * writing anything) for a malformed batch, ENODEV if the device was deleted, ECLOSED after close().
+   */
+  write(packed: Buffer): number;
+  stats(): TapStats;
+  close(): void;
+}
+
+/** Linux interface names are at most IFNAMSIZ - 1 bytes */
+export const MAX_IFNAME_BYTES = 15;
+
+/**
+ * Creates (or attaches to) the TAP `name`; '' lets the kernel pick (tapN). Needs
+ * CAP_NET_ADMIN. Throws TapError: ENAMETOOLONG, ENOTUN, EPERM, EBUSY, EINVAL,
+ * ENOADDON. The device starts down and unaddressed, like any new link.
+ */
+export function openTap(name: string): TapDevice {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_IFNAME_BYTES) {
+    throw new TapError('ENAMETOOLONG', `TAP name "${name}" is ${bytes} bytes; Linux interface names are at most ${MAX_IFNAME_BYTES}`);
+  }
+  const addon = loadTapAddon();
+  let opened: { handle: TapHandle; name: string };
+  try {
+    opened = addon.open(name);
+  } catch (e) {
+    throw openError(name, e);
+  }
+  return new NativeTap(addon, opened.handle, opened.name);
+}
+
+interface NativeError {
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  message?: string;
+}
+
+function openError(name: string, e: unknown): TapError {
+  const n = e as NativeError;
+  const why = n.message ?? String(e);
+  const err = (code: TapErrorCode, msg: string) => new TapError(code, msg, n.errno, { cause: e });
+  switch (n.code) {
+    case 'ENAMETOOLONG':
+      return err('ENAMETOOLONG', `TAP name "${name}": ${why}`);
+    case 'ENOENT':
+    case 'ENODEV':
+    case 'ENXIO':
+      if (n.syscall === 'open') {
+        return err('ENOTUN', `no /dev/net/tun (${why}): load the tun module, or give the container the device (--device /dev/net/tun)`);
+      }
+      break;
+    case 'EPERM':
+    case 'EACCES':
+      return err('EPERM', `EPERM: opening TAP "${name}" needs CAP_NET_ADMIN (${why})`);
+    case 'EBUSY':
+      return err('EBUSY', `TAP "${name}" exists and another process has it open (${why})`);
+    case 'EINVAL':
+      return err('EINVAL', `"${name}" is not a valid interface name, or a device that is not a TAP has it (${why})`);
+  }
+  return err('EUNKNOWN', `opening TAP "${name}": ${why}`);
+}
+
+class NativeTap implements TapDevice {
+  private closed = false;
+  private started = false;
+
+  constructor(
+    private readonly addon: TapAddon,
+    private readonly handle: TapHandle,
+    readonly name: string,
+  ) {}
+
+  start(onBatch: (packed: Buffer, count: number) => void): void {
+    this.open('start');
+    if (this.started) throw new TapError('EALREADY', `TAP ${this.name}: already started`);
+    try {
+      this.addon.start(this.handle, onBatch);
+    } catch (e) {
+      throw new TapError('EUNKNOWN', `TAP ${this.name}: start: ${(e as Error).message}`, (e as NativeError).errno, { cause: e });
+    }
+    this.started = true;
+  }
+
+  write(packed: Buffer): number {
+    this.open('write');
+    try {
+      return this.addon.write(this.handle, packed);
+    } catch (e) {
+      const n = e as NativeError;
+      if (n.code === 'EMALFORMED') throw new TapError('EMALFORMED', `TAP ${this.name}: ${n.message}`, undefined, { cause: e });
+      if (n.code === 'EBADFD') {
+        throw new TapError('ENODEV', `TAP ${this.name} is gone: deleted while open (${n.message})`, n.errno, { cause: e });
+      }
+      throw new TapError('EUNKNOWN', `TAP ${this.name}: ${n.message ?? String(e)}`, n.errno, { cause: e });
+    }
+  }
+
+  stats(): TapStats {
+    const s = this.addon.stats(this.handle);
+    return {
+      framesIn: s.framesIn,
+      bytesIn: s.bytesIn,
+      framesOut: s.framesOut,
+      bytesOut: s.bytesOut,
+      dropsOut: s.dropsOut,
+      batches: s.batches,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.addon.close(this.handle);
+  }
+
+  private open(op: string): void {
+    if (this.closed) throw new TapError('ECLOSED', `TAP ${this.name}: ${op} after close()`);
+  }
+}

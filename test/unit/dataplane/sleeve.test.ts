@@ -1,0 +1,489 @@
+import { formatIp, parseIp } from '../../../src/addr/cidr';
+import { parseArp } from '../../../src/dataplane/frames/arp';
+import { ethDst, ethSrc, ethType } from '../../../src/dataplane/frames/ethernet';
+import { BROADCAST_KEY, macKeyOf, type MacKey } from '../../../src/dataplane/frames/mac';
+import { decodeSleeve, encodeSleeve, type SleeveHeader } from '../../../src/dataplane/frames/sleeve';
+import { type PeerTraffic, Sleeve, type SleeveRoutes } from '../../../src/dataplane/sleeve';
+import { MemoryTap } from '../../../src/dataplane/tap/memory';
+import { packFrames, unpackFrames } from '../../../src/dataplane/tap/packed';
+import type { TapDevice, TapStats } from '../../../src/dataplane/tap/tap';
+import type { PeerId } from '../../../src/mesh/peerId';
+import { DropCounter } from '../../../src/mesh/stats';
+
+const A = 'aaaaaaaaaaaaaaaa';
+const B = 'bbbbbbbbbbbbbbbb';
+const C = 'cccccccccccccccc';
+const D = 'dddddddddddddddd';
+const VNI = 0x123456;
+
+const mac = (text: string): MacKey => macKeyOf(text);
+const LOCAL = mac('02:42:0a:20:00:02'); // a container on this host
+const MAC_B = mac('02:42:0a:20:00:03');
+const MAC_C = mac('02:42:0a:20:00:04');
+const MAC_UNKNOWN = mac('02:42:0a:20:00:99');
+const IP_LOCAL = parseIp('10.32.0.2');
+const IP_B = parseIp('10.32.0.3');
+const IP_C = parseIp('10.32.0.4');
+const GATEWAY = parseIp('10.32.0.1');
+
+/** an Ethernet frame of `len` bytes, spelled out: dst, src, type, then a recognisable fill */
+function eth(dst: MacKey, src: MacKey, len: number, fill = 0x5a, type = 0x0800): Buffer {
+  const f = Buffer.alloc(len, fill);
+  f.writeUIntBE(dst, 0, 6);
+  f.writeUIntBE(src, 6, 6);
+  f.writeUInt16BE(type, 12);
+  return f;
+}
+
+/** an ARP request (RFC 826, Ethernet/IPv4), broadcast, written byte by byte */
+function arpRequest(senderMac: MacKey, senderIp: number, targetIp: number, op = 1): Buffer {
+  const f = Buffer.alloc(60);
+  f.writeUIntBE(BROADCAST_KEY, 0, 6);
+  f.writeUIntBE(senderMac, 6, 6);
+  f.writeUInt16BE(0x0806, 12);
+  f.writeUInt16BE(1, 14); // htype Ethernet
+  f.writeUInt16BE(0x0800, 16); // ptype IPv4
+  f[18] = 6;
+  f[19] = 4;
+  f.writeUInt16BE(op, 20);
+  f.writeUIntBE(senderMac, 22, 6);
+  f.writeUInt32BE(senderIp, 28);
+  // target MAC (32..37) zero
+  f.writeUInt32BE(targetIp, 38);
+  return f;
+}
+
+interface Sent { to: PeerId; payload: Buffer }
+
+function decoded(s: Sent): { header: SleeveHeader; frames: Buffer[] } {
+  const d = decodeSleeve(s.payload);
+  if (!d.ok) throw new Error(`not a sleeve datagram: ${d.reason}`);
+  return { header: d.header, frames: unpackFrames(d.packed) };
+}
+
+function routes(r: Partial<SleeveRoutes> = {}): SleeveRoutes {
+  return { macs: new Map([[MAC_B, B], [MAC_C, C]]), flood: [B, C], arp: new Map(), ...r };
+}
+
+function harness(o: { self?: PeerId; budget?: number; nextHop?: (d: PeerId) => PeerId | undefined; routes?: SleeveRoutes } = {}) {
+  const sent: Sent[] = [];
+  const drops = new DropCounter();
+  const sleeve = new Sleeve({
+    self: o.self ?? A,
+    send: (to, payload) => sent.push({ to, payload }),
+    nextHop: o.nextHop ?? ((d) => d),
+    drops,
+    budget: o.budget ?? 60_000,
+  });
+  const tap = new MemoryTap('wftn1');
+  sleeve.attach(VNI, tap);
+  sleeve.setRoutes(VNI, o.routes ?? routes());
+  return { sleeve, sent, drops, tap };
+}
+
+const traffic = (t: Partial<PeerTraffic>): PeerTraffic => ({ framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0, ...t });
+
+describe('Sleeve: frames from the TAP', () => {
+  test('a unicast frame for a MAC in the table goes to its peer in one datagram: header and bytes exact', () => {
+    const { sent, tap, drops, sleeve } = harness();
+    const f = eth(MAC_B, LOCAL, 100);
+    tap.inject([f]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.to).toBe(B);
+    const p = sent[0]!.payload;
+    // version 1, hops 0, origin, dest, vni, then [u16 length][frame]
+    expect(p.subarray(0, 24).toString('hex')).toBe(`0100${A}${B}00123456` + '0064');
+    expect(p.subarray(24).equals(f)).toBe(true);
+    expect(p.length).toBe(22 + 2 + 100);
+    expect(decoded(sent[0]!).header).toEqual({ hops: 0, origin: A, dest: B, vni: VNI });
+    expect(drops.total).toBe(0);
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 1, bytesOut: 102 }));
+  });
+
+  test('frames for two peers in one batch: one datagram each, in the order first seen, frames in order', () => {
+    const { sent, tap } = harness();
+    const [c1, b1, c2] = [eth(MAC_C, LOCAL, 60, 1), eth(MAC_B, LOCAL, 70, 2), eth(MAC_C, LOCAL, 80, 3)];
+    expect(tap.inject([c1, b1, c2])).toBe(1);
+    expect(sent.map((s) => s.to)).toEqual([C, B]);
+    expect(decoded(sent[0]!).frames).toEqual([c1, c2]);
+    expect(decoded(sent[1]!).frames).toEqual([b1]);
+    expect(decoded(sent[0]!).header.dest).toBe(C);
+  });
+
+  test('many frames for one peer are packed into as few datagrams as the budget allows, in order', () => {
+    // 10 frames of 1000 bytes take 1002 packed bytes each: 3 fit in 4000 (3006), a 4th would make 4008
+    const frames = Array.from({ length: 10 }, (_, i) => eth(MAC_B, LOCAL, 1000, i));
+    const small = harness({ budget: 4000 });
+    small.tap.inject(frames);
+    expect(small.sent.map((s) => decoded(s).frames.length)).toEqual([3, 3, 3, 1]);
+    expect(small.sent.flatMap((s) => decoded(s).frames)).toEqual(frames);
+    expect(small.sent.every((s) => s.to === B && s.payload.length <= 22 + 4000)).toBe(true);
+    // exactly four packed frames' worth: three datagrams
+    const exact = harness({ budget: 4008 });
+    exact.tap.inject(frames);
+    expect(exact.sent.map((s) => decoded(s).frames.length)).toEqual([4, 4, 2]);
+    expect(exact.sent.flatMap((s) => decoded(s).frames)).toEqual(frames);
+    expect(exact.sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 10, bytesOut: 10 * 1002 }));
+  });
+
+  test('a frame larger than the budget is counted and the rest still go', () => {
+    const { sent, tap, drops } = harness({ budget: 100 });
+    const big = eth(MAC_B, LOCAL, 200);
+    const [s1, s2] = [eth(MAC_B, LOCAL, 60, 1), eth(MAC_B, LOCAL, 30, 2)];
+    tap.inject([big, s1, big, s2]);
+    expect(drops.snapshot()).toEqual({ sleeveFrameTooBig: 2 });
+    expect(sent).toHaveLength(1);
+    expect(decoded(sent[0]!).frames).toEqual([s1, s2]);
+  });
+
+  test('a batch of only oversized frames sends nothing', () => {
+    const { sent, tap, drops } = harness({ budget: 100 });
+    tap.inject([eth(MAC_B, LOCAL, 200)]);
+    expect(sent).toEqual([]);
+    expect(drops.snapshot()).toEqual({ sleeveFrameTooBig: 1 });
+  });
+
+  test('broadcast goes to every flood peer', () => {
+    const { sent, tap } = harness();
+    const f = eth(BROADCAST_KEY, LOCAL, 64);
+    tap.inject([f]);
+    expect(sent.map((s) => s.to)).toEqual([B, C]);
+    for (const s of sent) expect(decoded(s).frames).toEqual([f]);
+    expect(sent.map((s) => decoded(s).header.dest)).toEqual([B, C]);
+  });
+
+  test('multicast and unknown unicast are flooded too; nothing is sent when no peer is in the flood list', () => {
+    const { sent, tap, sleeve } = harness();
+    const mcast = eth(mac('01:00:5e:00:00:fb'), LOCAL, 64, 1);
+    const unknown = eth(MAC_UNKNOWN, LOCAL, 64, 2);
+    tap.inject([mcast, unknown]);
+    expect(sent.map((s) => [s.to, decoded(s).frames])).toEqual([[B, [mcast, unknown]], [C, [mcast, unknown]]]);
+    sent.length = 0;
+    sleeve.setRoutes(VNI, routes({ flood: [] }));
+    tap.inject([mcast, unknown]);
+    expect(sent).toEqual([]);
+  });
+
+  test('frames shorter than an Ethernet header are counted as runts and not sent', () => {
+    const { sent, tap, drops } = harness();
+    const ok = eth(BROADCAST_KEY, LOCAL, 14);
+    tap.inject([Buffer.alloc(13, 0xff), Buffer.alloc(1, 0xff), ok]);
+    expect(drops.snapshot()).toEqual({ sleeveRunt: 2 });
+    expect(sent.map((s) => decoded(s).frames)).toEqual([[ok], [ok]]);
+  });
+
+  test('before setRoutes (or with empty routes) nothing leaves', () => {
+    const sent: Sent[] = [];
+    const drops = new DropCounter();
+    const sleeve = new Sleeve({ self: A, send: (to, payload) => sent.push({ to, payload }), nextHop: (d) => d, drops, budget: 60_000 });
+    const tap = new MemoryTap();
+    sleeve.attach(VNI, tap);
+    tap.inject([eth(MAC_B, LOCAL, 60), eth(BROADCAST_KEY, LOCAL, 60), arpRequest(LOCAL, IP_LOCAL, IP_B)]);
+    expect(sent).toEqual([]);
+    expect(tap.written).toEqual([]);
+    expect(drops.total).toBe(0);
+    expect(sleeve.counters).toEqual({ relayed: 0, arpAnswered: 0, announced: 0 });
+  });
+
+  test('setRoutes for a network that is not attached changes nothing', () => {
+    const { sleeve, sent, tap } = harness();
+    sleeve.setRoutes(VNI + 1, routes({ macs: new Map(), flood: [] }));
+    tap.inject([eth(MAC_B, LOCAL, 60)]);
+    expect(sent.map((s) => s.to)).toEqual([B]);
+  });
+});
+
+describe('Sleeve: ARP', () => {
+  test('a request for an address it knows is answered into the TAP, and not sent anywhere', () => {
+    const { sent, tap, sleeve, drops } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]) }) });
+    tap.inject([arpRequest(LOCAL, IP_LOCAL, IP_B)]);
+    expect(sent).toEqual([]);
+    expect(tap.written).toHaveLength(1);
+    const reply = tap.written[0]!;
+    expect(ethDst(reply)).toBe(LOCAL);
+    expect(ethSrc(reply)).toBe(MAC_B);
+    expect(ethType(reply)).toBe(0x0806);
+    expect(parseArp(reply)).toEqual({ op: 2, senderMac: MAC_B, senderIp: IP_B, targetMac: LOCAL, targetIp: IP_LOCAL });
+    expect(reply.length).toBe(60); // padded to the Ethernet minimum
+    expect(sleeve.counters.arpAnswered).toBe(1);
+    expect(drops.total).toBe(0);
+  });
+
+  test('a request for the gateway is dropped silently: not answered, not sent, not counted', () => {
+    const { sent, tap, sleeve, drops } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]), gateway: GATEWAY }) });
+    tap.inject([arpRequest(LOCAL, IP_LOCAL, GATEWAY)]);
+    expect(sent).toEqual([]);
+    expect(tap.written).toEqual([]);
+    expect(sleeve.counters.arpAnswered).toBe(0);
+    expect(drops.total).toBe(0);
+  });
+
+  test('a request for an unknown address is flooded', () => {
+    const { sent, tap, sleeve } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]), gateway: GATEWAY }) });
+    const req = arpRequest(LOCAL, IP_LOCAL, IP_C);
+    tap.inject([req]);
+    expect(tap.written).toEqual([]);
+    expect(sent.map((s) => [s.to, decoded(s).frames])).toEqual([[B, [req]], [C, [req]]]);
+    expect(sleeve.counters.arpAnswered).toBe(0);
+  });
+
+  test('broadcast ARP replies and malformed ARP are flooded, never answered', () => {
+    const { sent, tap, sleeve } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]) }) });
+    const reply = arpRequest(LOCAL, IP_LOCAL, IP_B, 2);
+    const truncated = arpRequest(LOCAL, IP_LOCAL, IP_B).subarray(0, 30);
+    tap.inject([reply, truncated]);
+    expect(tap.written).toEqual([]);
+    expect(sleeve.counters.arpAnswered).toBe(0);
+    expect(sent.map((s) => decoded(s).frames)).toEqual([[reply, truncated], [reply, truncated]]);
+  });
+
+  test('a unicast ARP request goes to the MAC it is addressed to, not answered locally', () => {
+    const { sent, tap } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]) }) });
+    const req = arpRequest(LOCAL, IP_LOCAL, IP_B);
+    req.writeUIntBE(MAC_B, 0, 6);
+    tap.inject([req]);
+    expect(tap.written).toEqual([]);
+    expect(sent.map((s) => [s.to, decoded(s).frames])).toEqual([[B, [req]]]);
+  });
+});
+
+describe('Sleeve: next hops', () => {
+  test('a relay: the datagram goes to the relay, its dest stays the peer', () => {
+    const { sent, tap } = harness({ nextHop: (d) => (d === C ? B : d) });
+    const f = eth(MAC_C, LOCAL, 60);
+    tap.inject([f]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.to).toBe(B);
+    expect(decoded(sent[0]!)).toEqual({ header: { hops: 0, origin: A, dest: C, vni: VNI }, frames: [f] });
+  });
+
+  test('an unreachable peer: every frame for it counted, other peers unaffected, no traffic recorded', () => {
+    const { sent, tap, drops, sleeve } = harness({ nextHop: (d) => (d === C ? undefined : d) });
+    tap.inject([eth(MAC_C, LOCAL, 60, 1), eth(MAC_C, LOCAL, 60, 2), eth(MAC_B, LOCAL, 60, 3)]);
+    expect(drops.snapshot()).toEqual({ sleeveUnreachable: 2 });
+    expect(sent.map((s) => s.to)).toEqual([B]);
+    expect(sleeve.trafficByPeer().has(C)).toBe(false);
+  });
+});
+
+describe('Sleeve: datagrams from the mesh', () => {
+  const f1 = eth(LOCAL, MAC_B, 60, 1);
+  const f2 = eth(BROADCAST_KEY, MAC_B, 90, 2);
+  const dgram = (h: Partial<SleeveHeader>, frames = [f1, f2]) => encodeSleeve({ hops: 0, origin: B, dest: A, vni: VNI, ...h }, packFrames(frames));
+
+  test('one for us is written to the TAP of its network, frames intact, counted per origin', () => {
+    const { sleeve, tap, sent, drops } = harness();
+    sleeve.receive(dgram({}));
+    sleeve.receive(dgram({ origin: C }, [f1]));
+    expect(tap.written).toEqual([f1, f2, f1]);
+    expect(sent).toEqual([]);
+    expect(drops.total).toBe(0);
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesIn: 2, bytesIn: 2 + 60 + 2 + 90 }));
+    expect(sleeve.trafficByPeer().get(C)).toEqual(traffic({ framesIn: 1, bytesIn: 62 }));
+  });
+
+  test('the right TAP when several networks are attached', () => {
+    const { sleeve, tap } = harness();
+    const other = new MemoryTap('wftn2');
+    sleeve.attach(VNI + 1, other);
+    sleeve.receive(dgram({ vni: VNI + 1 }, [f2]));
+    expect(other.written).toEqual([f2]);
+    expect(tap.written).toEqual([]);
+  });
+
+  test('a relayed datagram (hops 1) for us is accepted', () => {
+    const { sleeve, tap } = harness();
+    sleeve.receive(dgram({ hops: 1, origin: C }));
+    expect(tap.written).toEqual([f1, f2]);
+  });
+
+  test('an empty datagram for us writes nothing and drops nothing', () => {
+    const { sleeve, tap, drops } = harness();
+    sleeve.receive(dgram({}, []));
+    expect(tap.written).toEqual([]);
+    expect(drops.total).toBe(0);
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({}));
+  });
+
+  test('an unknown network is counted', () => {
+    const { sleeve, tap, drops } = harness();
+    sleeve.receive(dgram({ vni: 7 }));
+    expect(drops.snapshot()).toEqual({ sleeveUnknownNetwork: 1 });
+    expect(tap.written).toEqual([]);
+    expect(sleeve.trafficByPeer().size).toBe(0);
+  });
+
+  test('frames the TAP does not take are counted as tapFull', () => {
+    const { sleeve, tap, drops } = harness();
+    tap.setFull(true);
+    sleeve.receive(dgram({}));
+    expect(drops.snapshot()).toEqual({ tapFull: 2 });
+    expect(tap.written).toEqual([]);
+  });
+
+  test('one for a peer we reach directly, with hops 0, is relayed with hops 1 and otherwise unchanged', () => {
+    const { sleeve, sent, tap, drops } = harness();
+    const d = dgram({ dest: C });
+    const copy = Buffer.from(d);
+    sleeve.receive(d);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.to).toBe(C);
+    const out = sent[0]!.payload;
+    expect(out[1]).toBe(1);
+    expect(Buffer.concat([out.subarray(0, 1), out.subarray(2)]).equals(Buffer.concat([copy.subarray(0, 1), copy.subarray(2)]))).toBe(true);
+    expect(decoded(sent[0]!)).toEqual({ header: { hops: 1, origin: B, dest: C, vni: VNI }, frames: [f1, f2] });
+    expect(d.equals(copy)).toBe(true); // the received buffer is not modified
+    expect(sleeve.counters.relayed).toBe(1);
+    expect(tap.written).toEqual([]);
+    expect(drops.total).toBe(0);
+  });
+
+  test('relaying does not need the network attached here', () => {
+    const { sleeve, sent } = harness();
+    sleeve.receive(dgram({ dest: C, vni: 99 }));
+    expect(sent.map((s) => s.to)).toEqual([C]);
+  });
+
+  test('no second relay: hops 1, a dest only reached through a relay, or an unreachable dest', () => {
+    const { sleeve, sent, drops } = harness({ nextHop: (d) => (d === C ? C : d === D ? B : undefined) });
+    sleeve.receive(dgram({ dest: C, hops: 1 }));
+    sleeve.receive(dgram({ dest: D }));
+    sleeve.receive(dgram({ dest: 'eeeeeeeeeeeeeeee' }));
+    expect(sent).toEqual([]);
+    expect(drops.snapshot()).toEqual({ sleeveNoRelay: 3 });
+    expect(sleeve.counters.relayed).toBe(0);
+  });
+
+  test('malformed payloads are counted by reason', () => {
+    const { sleeve, sent, tap, drops } = harness();
+    const good = dgram({});
+    sleeve.receive(Buffer.alloc(0));
+    sleeve.receive(good.subarray(0, 21));
+    const v2 = Buffer.from(good);
+    v2[0] = 2;
+    sleeve.receive(v2);
+    sleeve.receive(good.subarray(0, good.length - 1)); // the last frame ends past the datagram
+    sleeve.receive(Buffer.concat([good, Buffer.from([0x00, 0x05, 1, 2, 3, 4, 5])])); // a 5-byte "frame"
+    expect(drops.snapshot()).toEqual({ 'sleeve:short': 2, 'sleeve:version': 1, 'sleeve:badFrames': 2 });
+    expect(sent).toEqual([]);
+    expect(tap.written).toEqual([]);
+  });
+});
+
+describe('Sleeve: announce, detach, close', () => {
+  test('announce writes a gratuitous ARP into the TAP', () => {
+    const { sleeve, tap, sent } = harness();
+    sleeve.announce(VNI, MAC_B, IP_B);
+    expect(tap.written).toHaveLength(1);
+    const g = tap.written[0]!;
+    expect(ethDst(g)).toBe(BROADCAST_KEY);
+    expect(ethSrc(g)).toBe(MAC_B);
+    const a = parseArp(g)!;
+    expect(a).toEqual({ op: 1, senderMac: MAC_B, senderIp: IP_B, targetMac: 0, targetIp: IP_B });
+    expect(formatIp(a.senderIp)).toBe('10.32.0.3');
+    expect(sleeve.counters.announced).toBe(1);
+    expect(sent).toEqual([]);
+  });
+
+  test('announce for a network that is not attached does nothing', () => {
+    const { sleeve, tap } = harness();
+    sleeve.announce(VNI + 1, MAC_B, IP_B);
+    expect(tap.written).toEqual([]);
+    expect(sleeve.counters.announced).toBe(0);
+  });
+
+  test('detach closes the TAP; later announces and datagrams for it are ignored', () => {
+    const { sleeve, tap, drops } = harness();
+    sleeve.detach(VNI);
+    expect(tap.isClosed).toBe(true);
+    sleeve.announce(VNI, MAC_B, IP_B);
+    expect(sleeve.counters.announced).toBe(0);
+    sleeve.receive(encodeSleeve({ hops: 0, origin: B, dest: A, vni: VNI }, packFrames([eth(LOCAL, MAC_B, 60)])));
+    expect(drops.snapshot()).toEqual({ sleeveUnknownNetwork: 1 });
+    expect(sleeve.tapStats()).toEqual([]);
+    sleeve.detach(VNI); // again: nothing to do
+  });
+
+  test('a batch the TAP delivers after detach is ignored', () => {
+    let onBatch: ((packed: Buffer, count: number) => void) | undefined;
+    let closed = 0;
+    const stub: TapDevice = {
+      name: 'stub',
+      start: (fn) => void (onBatch = fn),
+      write: () => 0,
+      stats: (): TapStats => ({ framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 }),
+      close: () => void closed++,
+    };
+    const sent: Sent[] = [];
+    const drops = new DropCounter();
+    const sleeve = new Sleeve({ self: A, send: (to, payload) => sent.push({ to, payload }), nextHop: (d) => d, drops, budget: 60_000 });
+    sleeve.attach(VNI, stub);
+    sleeve.setRoutes(VNI, routes());
+    onBatch!(packFrames([eth(BROADCAST_KEY, LOCAL, 60)]), 1);
+    expect(sent).toHaveLength(2);
+    sleeve.detach(VNI);
+    expect(closed).toBe(1);
+    onBatch!(packFrames([eth(BROADCAST_KEY, LOCAL, 60)]), 1);
+    expect(sent).toHaveLength(2);
+    expect(drops.total).toBe(0);
+  });
+
+  test('close closes every TAP; tapStats lists the attached ones', () => {
+    const { sleeve, tap } = harness();
+    const other = new MemoryTap('wftn2');
+    sleeve.attach(VNI + 1, other);
+    tap.inject([eth(BROADCAST_KEY, LOCAL, 60)]);
+    expect(sleeve.tapStats()).toEqual([
+      { vni: VNI, name: 'wftn1', framesIn: 1, bytesIn: 60, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 1 },
+      { vni: VNI + 1, name: 'wftn2', framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 },
+    ]);
+    sleeve.close();
+    expect([tap.isClosed, other.isClosed]).toEqual([true, true]);
+    expect(sleeve.tapStats()).toEqual([]);
+  });
+});
+
+describe('Sleeves wired together', () => {
+  /** peers whose send() is the other's receive() */
+  function cluster(ids: PeerId[], hop: (self: PeerId, dest: PeerId) => PeerId | undefined, table: SleeveRoutes) {
+    const nodes = new Map<PeerId, { sleeve: Sleeve; tap: MemoryTap; drops: DropCounter }>();
+    for (const id of ids) {
+      const drops = new DropCounter();
+      const sleeve = new Sleeve({ self: id, send: (next, payload) => nodes.get(next)!.sleeve.receive(payload), nextHop: (d) => hop(id, d), drops, budget: 60_000 });
+      const tap = new MemoryTap(`tap-${id[0]}`);
+      sleeve.attach(VNI, tap);
+      sleeve.setRoutes(VNI, table);
+      nodes.set(id, { sleeve, tap, drops });
+    }
+    return nodes;
+  }
+
+  test('two back to back: a frame from A\'s TAP comes out of B\'s, and the answer back', () => {
+    const macA = LOCAL;
+    const n = cluster([A, B], (_s, d) => d, { macs: new Map([[macA, A], [MAC_B, B]]), flood: [], arp: new Map() });
+    const there = eth(MAC_B, macA, 300, 7);
+    n.get(A)!.tap.inject([there]);
+    expect(n.get(B)!.tap.written).toEqual([there]);
+    const back = eth(macA, MAC_B, 200, 8);
+    n.get(B)!.tap.inject([back]);
+    expect(n.get(A)!.tap.written).toEqual([back]);
+    expect(n.get(A)!.sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 1, bytesOut: 302, framesIn: 1, bytesIn: 202 }));
+    expect([...n.values()].map((x) => x.drops.total)).toEqual([0, 0]);
+  });
+
+  test('three in a line: A reaches C only through B, which relays once', () => {
+    // A hears B; B hears A and C; C hears B
+    const hop = (self: PeerId, d: PeerId) => (self === A && d === C ? B : self === C && d === A ? B : d);
+    const n = cluster([A, B, C], hop, { macs: new Map([[LOCAL, A], [MAC_B, B], [MAC_C, C]]), flood: [], arp: new Map() });
+    const f = eth(MAC_C, LOCAL, 500, 9);
+    n.get(A)!.tap.inject([f]);
+    expect(n.get(C)!.tap.written).toEqual([f]);
+    expect(n.get(B)!.tap.written).toEqual([]);
+    expect(n.get(B)!.sleeve.counters.relayed).toBe(1);
+    expect(n.get(C)!.sleeve.trafficByPeer().get(A)).toEqual(traffic({ framesIn: 1, bytesIn: 502 }));
+    const back = eth(LOCAL, MAC_C, 80, 3);
+    n.get(C)!.tap.inject([back]);
+    expect(n.get(A)!.tap.written).toEqual([back]);
+    expect(n.get(B)!.sleeve.counters.relayed).toBe(2);
+  });
+});
