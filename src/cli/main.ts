@@ -7,6 +7,7 @@ import { launch } from './commands/launch';
 import { connect, forget, rmpeer } from './commands/peers';
 import { ps } from './commands/ps';
 import { status } from './commands/status';
+import { reset } from './commands/reset';
 import { stop } from './commands/stop';
 import { CliError } from './errors';
 
@@ -60,9 +61,19 @@ function program(): Command {
     });
 
   p.command('stop')
-    .description('stop the weft daemon')
+    .description('stop the weft daemon and take its bridges and ports out of the kernel')
+    .option('--keep', 'leave weft\'s devices in the kernel')
     .option('--pid-file <file>', 'pid file', DEFAULTS.pidFile)
-    .action(async (opts: { pidFile: string }) => stop(opts));
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (opts: { pidFile: string; statusAddr: string; keep?: boolean }) => stop(opts));
+
+  p.command('reset')
+    .description('stop weft and remove its state (address space, networks, endpoints), after confirmation')
+    .option('--force', 'do not ask')
+    .option('--state-dir <dir>', 'where weft keeps its state', DEFAULTS.stateDir)
+    .option('--pid-file <file>', 'pid file', DEFAULTS.pidFile)
+    .option('--status-addr <host:port>', 'status API address', DEFAULTS.statusAddr)
+    .action(async (opts: { force?: boolean; stateDir: string; pidFile: string; statusAddr: string }) => reset(opts));
 
   p.command('status')
     .description('show what weft knows: networks, endpoints, allocations')

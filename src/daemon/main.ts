@@ -9,7 +9,8 @@ import { DockerClient, dockerEndpoint } from '../docker/client';
 import { NetworkSync } from '../docker/networkSync';
 import { DockerSync } from '../docker/sync';
 import { IptablesFirewall } from '../firewall/iptables';
-import { type Cidr, formatCidr, parseIp } from '../addr/cidr';
+import { type Cidr, formatCidr, parseCidr, parseIp } from '../addr/cidr';
+import { Metrics } from '../status/metrics';
 import { type Departure, departures, remember, rememberedAddress, validateDepartures } from '../network/departures';
 import { Ipam, type IpamCollections } from '../ipam/ipam';
 import { Ownership, type OwnershipCollections } from '../ipam/ownership';
@@ -49,7 +50,14 @@ export class AlreadyRunning extends Error {}
 
 type Collections = IpamCollections & NetworkCollections & OwnershipCollections & { meta: string; peers: Segment<PeerInfo>; networkSegments: Segment<HostNetworks>; endpointSegments: Segment<EndpointEntry[]>; departedSegments: Segment<Departure[]> };
 
-export async function runDaemon(config: Config): Promise<{ stop: () => Promise<void> }> {
+export interface Daemon {
+  /** keep: leave bridges and ports in the kernel (a signal keeps them: a service restart must not cut containers off) */
+  stop(o?: { keep?: boolean }): Promise<void>;
+  /** resolves once stopped, whoever asked */
+  readonly stopped: Promise<void>;
+}
+
+export async function runDaemon(config: Config): Promise<Daemon> {
   const other = runningPid(config.pidFile);
   if (other !== undefined) throw new AlreadyRunning(`weft is already running (pid ${other})`);
   writePid(config.pidFile);
@@ -164,8 +172,20 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
 
   mesh.start();
   for (const p of config.peers) mesh.connect(p);
-  const plugin = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), log.child({ c: 'plugin' })), config.socketPath);
+  const metrics = new Metrics({
+    owned: () => [...ownership.ownedIn(config.range)].map(([peer, addresses]) => ({ peer: peer === self ? config.nickname : nickname(peer), addresses })),
+    pools: () => ipam.status().map((p) => {
+      const subnet = parseCidr(p.subnet);
+      return { subnet: p.subnet, used: p.used, free: Math.max(0, (ownership.ownedIn(subnet).get(self) ?? 0) - p.used) };
+    }),
+    peers: () => mesh.peers().map((p) => ({ peer: p.nickname, state: p.state, mode: pathView(dataPlane.pathOf(p.id)).mode })),
+    mesh: () => mesh.traffic,
+    drops: () => mesh.drops.snapshot(),
+    sleeve: () => [...dataPlane.trafficByPeer()].map(([peer, t]) => ({ peer: nickname(peer), ...t })),
+  });
+  const plugin = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), log.child({ c: 'plugin' }), metrics.pluginCall), config.socketPath);
   const api = await listenApi(config.statusAddr, {
+    metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     status: () => ({
       version: VERSION,
       pid: process.pid,
@@ -199,6 +219,10 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
     }),
     connect: (addr) => mesh.connect(peerAddr(addr, String(config.port))),
     forget: (addr) => mesh.forget(peerAddr(addr, String(config.port))),
+    stop: (keep) => {
+      setImmediate(() => void stop({ keep }));
+      return { stopping: process.pid, keep };
+    },
     rmpeer: (name) => {
       const peer = mesh.peers().find((p) => p.id === name || p.nickname === name);
       if (!peer) throw new ApiError(404, `weft: no peer ${name}`);
@@ -215,13 +239,20 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
   log.info({ version: VERSION, peer: self, socket: config.socketPath, mesh: advertise, encrypted: key !== undefined, mtu }, 'weft started');
 
   let stopping: Promise<void> | undefined;
-  const stop = () =>
+  let stoppedNow: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (stoppedNow = r));
+  const stop = (o: { keep?: boolean } = {}) =>
     (stopping ??= (async () => {
-      log.info('weft stopping');
+      log.info({ keep: o.keep === true }, 'weft stopping');
       sync.stop();
       networkSync.stop();
       await Promise.all([closeServer(plugin), closeServer(api)]);
-      await dataPlane.stop();
+      if (!o.keep) {
+        for (const net of networks.networks()) {
+          await networks.unapplyNetwork(net).catch((e: unknown) => log.warn({ err: e, bridge: net.bridge }, 'could not remove a network from the kernel'));
+        }
+      }
+      await dataPlane.stop(o.keep === true);
       await mesh.stop();
       fs.rmSync(config.socketPath, { force: true });
       await netlink.close();
@@ -229,8 +260,9 @@ export async function runDaemon(config: Config): Promise<{ stop: () => Promise<v
       removePid(config.pidFile);
       log.info('weft stopped');
       log.flush();
+      stoppedNow();
     })());
-  return { stop };
+  return { stop, stopped };
 }
 
 function pathView(p: Path | undefined): { mode: string; via?: string } {

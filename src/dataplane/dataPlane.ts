@@ -26,7 +26,7 @@ import { applyPlan } from './kernelPlane';
 import { computePaths, nextHop, samePaths } from './paths';
 import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork } from './plan';
 import { FastdpProber } from './prober';
-import { Sleeve } from './sleeve';
+import { type PeerTraffic, Sleeve } from './sleeve';
 import type { TapDevice } from './tap/tap';
 
 /** what the data plane needs of the mesh */
@@ -122,7 +122,8 @@ export class DataPlane {
     this.tick(true);
   }
 
-  async stop(): Promise<void> {
+  /** keep: leave the probe device (weft stop --keep) */
+  async stop(keep = false): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.soon?.cancel();
@@ -130,7 +131,7 @@ export class DataPlane {
     this.nets.clear();
     this.sleeve.close();
     await this.probeSocket?.close();
-    if (this.d.fastdp) await removeLink(this.d.netlink, PROBE_DEVICE).catch(() => false);
+    if (this.d.fastdp && !keep) await removeLink(this.d.netlink, PROBE_DEVICE).catch(() => false);
   }
 
   /** the devices a network's data plane owns on this host (the reconciler keeps them) */
@@ -172,6 +173,11 @@ export class DataPlane {
   /** per peer: how frames reach it */
   pathOf(peer: PeerId): Path | undefined {
     return this.paths.get(peer);
+  }
+
+  /** frames and bytes the sleeve carried, per peer */
+  trafficByPeer(): ReadonlyMap<PeerId, PeerTraffic> {
+    return this.sleeve.trafficByPeer();
   }
 
   status(): object {

@@ -128,6 +128,17 @@ export class Networks {
     await this.d.ports?.attach(rec);
   }
 
+  /**
+   * Takes a network's bridge and ports out of the kernel, keeping its record and
+   * the endpoints' veth pairs (a running container keeps its interface): the next
+   * start puts the rest back. For `weft stop`.
+   */
+  async unapplyNetwork(rec: NetworkRecord): Promise<void> {
+    await this.d.ports?.detach(rec);
+    await removeLink(this.d.netlink, rec.bridge);
+    await this.d.firewall.revokeBridge(rec.bridge);
+  }
+
   /** every device a network owns on this host besides its endpoints' */
   deviceNames(rec: NetworkRecord): string[] {
     return [rec.bridge, ...(this.d.ports?.deviceNames(rec) ?? [])];

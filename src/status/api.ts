@@ -1,6 +1,6 @@
 /**
  * The daemon's local HTTP API on a loopback TCP port: GET /status is what
- * `weft status` prints; the CLI's run-time commands (connect, forget, rmpeer)
+ * `weft status` prints, GET /metrics is for Prometheus; the CLI's run-time commands (connect, forget, rmpeer)
  * come through here too. Handlers only delegate; errors are one line of JSON.
  */
 import express, { type Request, type Response } from 'express';
@@ -8,10 +8,14 @@ import type { Server } from 'node:http';
 
 export interface ApiHandlers {
   status(): object;
+  /** Prometheus text exposition */
+  metrics(): Promise<{ contentType: string; text: string }>;
   connect(addr: string): void;
   forget(addr: string): boolean;
   /** reclaims a dead peer's address space; throws ApiError when refused */
   rmpeer(peer: string): object;
+  /** stops the daemon after answering; keep: leave its devices in the kernel */
+  stop(keep: boolean): object;
 }
 
 export class ApiError extends Error {
@@ -32,6 +36,14 @@ export function apiApp(h: ApiHandlers): express.Express {
     }
   };
   app.get('/status', wrap(() => h.status()));
+  app.get('/metrics', async (_req: Request, res: Response) => {
+    try {
+      const m = await h.metrics();
+      res.type(m.contentType).send(m.text);
+    } catch (e) {
+      res.status(500).type('text/plain').send(`weft: metrics failed: ${(e as Error).message}\n`);
+    }
+  });
   app.post('/peers', wrap((req) => {
     const addr = (req.body as { addr?: unknown }).addr;
     if (typeof addr !== 'string') throw new ApiError(400, 'body must be {"addr": "ip[:port]"}');
@@ -48,8 +60,13 @@ export function apiApp(h: ApiHandlers): express.Express {
     if (typeof peer !== 'string') throw new ApiError(400, 'body must be {"peer": "id or nickname"}');
     return h.rmpeer(peer);
   }));
+  app.post('/stop', wrap((req) => {
+    const keep = (req.body as { keep?: unknown }).keep;
+    if (keep !== undefined && typeof keep !== 'boolean') throw new ApiError(400, 'body must be {"keep": true|false}');
+    return h.stop(keep === true);
+  }));
   app.use((_req: Request, res: Response) => {
-    res.status(404).json({ error: 'not found; try GET /status' });
+    res.status(404).json({ error: 'not found; try GET /status or GET /metrics' });
   });
   return app;
 }

@@ -57,10 +57,15 @@ async function foreground(config: Config): Promise<void> {
     const onSignal = () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      void daemon.stop().then(resolve);
+      void daemon.stop({ keep: true });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    void daemon.stopped.then(() => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    });
   });
 }
 

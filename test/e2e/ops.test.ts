@@ -1,0 +1,66 @@
+/**
+ * Operating weft on one lab host with real dockerd: Prometheus metrics on the
+ * status API, `weft stop` with and without --keep, `weft reset`.
+ */
+import { docker, labDown, labUp, resetWeft, sh, shOk, waitFor } from './lab';
+
+const metric = (text: string, line: RegExp): number => {
+  const m = line.exec(text);
+  return m ? Number(m[1]) : NaN;
+};
+const scrape = () => shOk('h1', 'curl -sf http://127.0.0.1:6784/metrics');
+const weftDevices = async () => (await shOk('h1', 'ip -o link show')).split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n) => n && /^(weft-|wfv|wft|wfprobe)/.test(n)).sort();
+
+beforeAll(async () => {
+  await labUp(1);
+  await resetWeft('h1');
+  await shOk('h1', 'bin/weft launch');
+}, 600_000);
+
+afterAll(async () => {
+  await resetWeft('h1');
+  await labDown();
+}, 300_000);
+
+test('/metrics: Prometheus text with every family; counters move when a container starts', async () => {
+  const before = await scrape();
+  for (const family of [
+    'weft_plugin_calls_total', 'weft_plugin_call_duration_seconds', 'weft_ipam_owned_addresses', 'weft_ipam_pool_used_addresses',
+    'weft_ipam_pool_free_addresses', 'weft_peers', 'weft_peer_paths', 'weft_mesh_frames_total', 'weft_mesh_bytes_total',
+    'weft_sleeve_frames_total', 'weft_sleeve_bytes_total', 'weft_process_resident_memory_bytes',
+  ]) expect(before).toContain(`# TYPE ${family} `);
+  const joins = (t: string) => metric(t, /^weft_plugin_calls_total\{method="NetworkDriver\.Join",outcome="ok"\} (\d+)/m) || 0;
+  const used = (t: string) => metric(t, /^weft_ipam_pool_used_addresses\{subnet="10\.32\.0\.0\/16"\} (\d+)/m) || 0;
+  await docker('h1', ['run', '-d', '--name', 'metered', '--net', 'weft', 'lab/busybox', 'sleep', '600']);
+  const after = await scrape();
+  expect(joins(after)).toBe(joins(before) + 1);
+  expect(used(after)).toBe(used(before) + 1);
+  expect(after).toMatch(/^weft_plugin_call_duration_seconds_count\{method="NetworkDriver\.CreateEndpoint"\} [1-9]/m);
+  await docker('h1', ['rm', '-f', 'metered']);
+}, 120_000);
+
+test('weft stop --keep leaves the devices; weft stop takes them out; launch puts them back', async () => {
+  const running = await weftDevices();
+  expect(running).toEqual(expect.arrayContaining([expect.stringMatching(/^weft-/), expect.stringMatching(/^wfv/), expect.stringMatching(/^wft/), 'wfprobe']));
+  expect(await shOk('h1', 'bin/weft stop --keep')).toMatch(/stopped \(devices kept\)/);
+  // the TAP goes with the process; the rest stays
+  expect(await weftDevices()).toEqual(running.filter((n) => !n.startsWith('wft')));
+  await shOk('h1', 'bin/weft launch');
+  await waitFor('devices back', 5000, async () => JSON.stringify(await weftDevices()) === JSON.stringify(running));
+  expect(await shOk('h1', 'bin/weft stop')).toMatch(/stopped$/m);
+  expect(await weftDevices()).toEqual([]);
+  expect(await shOk('h1', 'iptables -S FORWARD')).not.toMatch(/weft-/);
+  await shOk('h1', 'bin/weft launch');
+  await waitFor('devices back after a full stop', 5000, async () => JSON.stringify(await weftDevices()) === JSON.stringify(running));
+}, 120_000);
+
+test('weft reset asks first, then removes the state', async () => {
+  const refused = await sh('h1', 'echo no | bin/weft reset');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/not confirmed; nothing changed/);
+  expect(await shOk('h1', 'ls /var/lib/weft')).toMatch(/weft\.db/);
+  expect(await shOk('h1', 'bin/weft status --json')).toContain('"version"');
+  expect(await shOk('h1', 'echo yes | bin/weft reset')).toMatch(/weft state removed from \/var\/lib\/weft/);
+  expect(await shOk('h1', 'ls /var/lib/weft')).not.toMatch(/weft\.db/);
+  expect((await sh('h1', 'bin/weft status')).code).not.toBe(0);
+}, 120_000);
