@@ -87,7 +87,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   for (const [, seg] of store.all('networkSegments')) networkSegments.restore(seg);
   mesh.gossip.add(networkSegments);
   persist(networkSegments, (w, seg) => store.put('networkSegments', w, seg));
-  const networkSync = new NetworkSync(new DockerClient(dockerEndpoint(config.dockerHost)), networkSegments, self, config.name, clock, log.child({ c: 'netsync' }));
+  const networkSync = new NetworkSync(new DockerClient(dockerEndpoint(config.dockerHost)), networkSegments, self, config.driver, clock, log.child({ c: 'netsync' }));
 
   // the endpoint table: every host's endpoints, so each peer knows where every container lives
   const endpointTable = new SegmentChannel<EndpointEntry[]>(ChannelId.Endpoints, self, { validate: validateEntries });
@@ -102,7 +102,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   let publishSoon: ReturnType<typeof clock.after> | undefined;
   const publishEndpoints = () => {
     publishSoon?.cancel();
-    publishSoon = clock.after(50, () => {
+    // a short wait gathers a burst of plugin calls into one publication
+    publishSoon = clock.after(10, () => {
       const mine = localEntries(networks.endpoints(), networks.networks(), networkSync.containerNames);
       const before = endpointTable.get(self)?.data ?? [];
       if (JSON.stringify(mine) === JSON.stringify(before)) return;
@@ -158,12 +159,13 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     return ip === undefined ? undefined : parseIp(ip);
   };
   const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered });
-  const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.name });
+  const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.driver });
   await reconciler.kernel();
 
   const docker = new DockerClient(dockerEndpoint(config.dockerHost));
   const sync = new DockerSync(docker, reconciler, log.child({ c: 'docker' }), {
     name: config.name,
+    driver: config.driver,
     defaultSubnet: config.defaultSubnet,
     createDefaultNetwork: config.defaultNetwork,
     intervalMs: 60_000,
@@ -190,6 +192,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
       version: VERSION,
       pid: process.pid,
       name: config.name,
+      driver: config.driver,
       socket: config.socketPath,
       stateDir: config.stateDir,
       range: formatCidr(config.range),

@@ -32,7 +32,8 @@ export interface MeshOptions {
   fastdp?: boolean;
 }
 
-export const DEFAULT_MESH_TIMES = { heartbeatMs: 500, suspectMs: 1500, deadMs: 3000, antiEntropyMs: 1000, fanout: 3 };
+/** dead after 5 missed heartbeats: within 3 s of the last one whenever it went (the product's promise) */
+export const DEFAULT_MESH_TIMES = { heartbeatMs: 500, suspectMs: 1500, deadMs: 2500, antiEntropyMs: 1000, fanout: 3 };
 
 export interface MeshCrypto {
   sealer: Sealer;

@@ -3,9 +3,14 @@
  * network + mount namespace with its own dockerd 20.10 (see scripts/lab help).
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** the checkout: the nearest directory up from here with scripts/lab (this file also runs compiled, for the benchmarks) */
+export const ROOT = ((): string => {
+  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) if (fs.existsSync(path.join(d, 'scripts', 'lab'))) return d;
+  throw new Error(`scripts/lab not found above ${__dirname}`);
+})();
 export const LAB = path.join(ROOT, 'scripts', 'lab');
 /** Debian's client, matching the lab's dockerd (the one first on the machine's PATH is newer) */
 export const DOCKER = '/usr/bin/docker';

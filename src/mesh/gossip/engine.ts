@@ -1,7 +1,9 @@
 /**
  * Epidemic gossip with anti-entropy over the mesh's datagrams.
- * - A local change goes to `fanout` random live peers; a peer that learns news
- *   from it passes only the news on, to `fanout` others: O(log n) rounds.
+ * - A local change goes to every live peer while there are at most
+ *   `broadcastUpTo` of them (one hop: a new endpoint is everywhere in
+ *   milliseconds), else to `fanout` random ones; a peer that learns news passes
+ *   only the news on, to `fanout` others: O(log n) rounds.
  * - Every `antiEntropyMs`, each channel's digest goes to one random live peer,
  *   which answers with what we lack and, if we have what it lacks, its own
  *   digest (push-pull), so lost datagrams and healed partitions converge.
@@ -20,6 +22,8 @@ const Kind = { Digest: 1, Update: 2, DigestReply: 3 } as const;
 export interface GossipOptions {
   fanout: number;
   antiEntropyMs: number;
+  /** a local change goes straight to every live peer up to this many (default 64) */
+  broadcastUpTo?: number;
 }
 
 export class GossipEngine {
@@ -38,7 +42,7 @@ export class GossipEngine {
 
   add(ch: GossipChannel): void {
     this.channels.set(ch.id, ch);
-    ch.onLocalChange = (update) => this.spread(ch.id, update);
+    ch.onLocalChange = (update) => this.spread(ch.id, update, undefined, true);
   }
 
   start(): void {
@@ -89,9 +93,10 @@ export class GossipEngine {
     }
   }
 
-  private spread(channel: ChannelId, update: Buffer, except?: PeerId): void {
+  private spread(channel: ChannelId, update: Buffer, except?: PeerId, local = false): void {
     const peers = this.link.alivePeers().filter((p) => p !== except);
-    for (const p of pick(peers, this.o.fanout, this.random)) this.send(p, Kind.Update, channel, update);
+    const all = local && peers.length <= (this.o.broadcastUpTo ?? 64);
+    for (const p of all ? peers : pick(peers, this.o.fanout, this.random)) this.send(p, Kind.Update, channel, update);
   }
 
   private send(to: PeerId, kind: number, channel: number, data: Buffer): void {

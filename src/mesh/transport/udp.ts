@@ -19,7 +19,17 @@ export interface UdpOptions {
   port: number;
   /** told about a handler that threw (counted as 'handlerError' either way) */
   onError?: (err: unknown) => void;
+  /** SO_RCVBUF / SO_SNDBUF asked for; default SOCKET_BUFFER_BYTES */
+  bufferBytes?: number;
 }
+
+/**
+ * Socket buffers asked for. Sleeve datagrams are up to 64 KiB, and each takes
+ * about twice that of a receive buffer once the kernel has reassembled its IP
+ * fragments: the default 208 KiB holds two, and bursts drop. The kernel caps
+ * the request at net.core.rmem_max / wmem_max (and doubles what it grants).
+ */
+export const SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
 
 export type UdpDropReason = 'tooLarge' | 'badAddr' | 'closed' | 'sendError' | 'noHandler' | 'handlerError';
 
@@ -44,7 +54,11 @@ export class UdpTransport implements Transport {
     let self: UdpTransport | undefined;
     // The 'message' callback, not a recv() loop: one long-lived listener, no
     // promise per datagram, and no moment where a datagram finds no listener.
-    const socket = DgramAsPromised.createSocket({ type: 'udp4' }, (msg, rinfo) => self?.receive(msg, `${rinfo.address}:${rinfo.port}`));
+    const buffers = o.bufferBytes ?? SOCKET_BUFFER_BYTES;
+    const socket = DgramAsPromised.createSocket(
+      { type: 'udp4', recvBufferSize: buffers, sendBufferSize: buffers },
+      (msg, rinfo) => self?.receive(msg, `${rinfo.address}:${rinfo.port}`),
+    );
     try {
       const bound = await socket.bind({ address: o.host, port: o.port, exclusive: true });
       self = new UdpTransport(socket, formatAddr({ host: bound.address, port: bound.port }), o.onError);
@@ -53,6 +67,11 @@ export class UdpTransport implements Transport {
       socket.destroy();
       throw e;
     }
+  }
+
+  /** SO_RCVBUF and SO_SNDBUF as the kernel granted them (doubled, capped by rmem_max / wmem_max) */
+  get bufferSizes(): { recv: number; send: number } {
+    return { recv: this.socket.socket.getRecvBufferSize(), send: this.socket.socket.getSendBufferSize() };
   }
 
   get stats(): TransportStats {

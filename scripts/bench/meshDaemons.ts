@@ -1,0 +1,274 @@
+/**
+ * Real weft daemons, N = 10, 25, 50, each in a network namespace of its own on
+ * one bridge (no dockerd: the mesh needs none): the time until an endpoint made
+ * on one daemon is known to every other, the time until a killed daemon is
+ * marked dead everywhere, idle mesh bandwidth per peer, and each daemon's
+ * memory and CPU at rest.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { BenchModule, BenchResult } from './lib/result';
+import { median, p99, quantile } from './lib/result';
+
+const PREFIX = 'wbm';
+const UNDERLAY = `${PREFIX}-u`;
+const SUBNET = '192.168.97';
+const STATE = `/var/lib/weft-bench-mesh`;
+const ROOT = ((): string => {
+  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) if (fs.existsSync(path.join(d, 'scripts', 'lab'))) return d;
+  throw new Error('checkout not found');
+})();
+
+interface Daemon {
+  k: number;
+  pid: number;
+}
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const meshDaemons: BenchModule = {
+  name: 'meshDaemons',
+  needsLab: true,
+  async run(ctx) {
+    const out: BenchResult[] = [];
+    for (const n of ctx.quick ? [10] : [10, 25, 50]) {
+      ctx.log(`meshDaemons: ${n} daemons`);
+      try {
+        setUp(n);
+        // the measuring half runs inside the underlay namespace, where every daemon's status API is reachable
+        const child = spawn('ip', ['netns', 'exec', UNDERLAY, process.execPath, __filename, 'inner', String(n), ctx.quick ? 'quick' : 'full'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const chunks: Buffer[] = [];
+        child.stdout.on('data', (c: Buffer) => chunks.push(c));
+        const code = await new Promise<number | null>((r) => child.on('close', r));
+        if (code !== 0) throw new Error(`the measuring process exited ${code}`);
+        out.push(...(JSON.parse(Buffer.concat(chunks).toString()) as BenchResult[]));
+      } finally {
+        tearDown(n);
+      }
+    }
+    return out;
+  },
+};
+
+/** inside the underlay namespace: start n daemons, measure, print the results as JSON */
+async function inner(n: number, quick: boolean): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const daemons: Daemon[] = [];
+  try {
+    for (let k = 1; k <= n; k++) daemons.push(start(k, n));
+    await until(`${n} daemons see each other`, 60_000, async () => (await Promise.all(daemons.map((d) => peersAlive(d.k)))).every((a) => a === n - 1));
+    const conv = await convergence(daemons, quick ? 3 : 5);
+    out.push({
+      group: 'mesh daemons', name: `${n} peers: new endpoint known everywhere, p50`, value: quantile(conv, 0.5), unit: 'ms', better: 'lower', samples: conv,
+    });
+    out.push({
+      group: 'mesh daemons', name: `${n} peers: new endpoint known everywhere, p99`, value: p99(conv), unit: 'ms', better: 'lower',
+      ...(n === 50 ? { target: { op: '<=' as const, value: 1000, unit: 'ms', text: '≤ 1 s (Serf: ~1.5 s for 100 nodes)' } } : {}),
+      note: 'polled every 50 ms',
+    });
+    const idle = await idleFigures(daemons);
+    out.push({ group: 'mesh daemons', name: `${n} peers: idle mesh traffic per peer`, value: idle.bytesPerSec / 1024, unit: 'KiB/s', better: 'lower' });
+    out.push({
+      group: 'footprint', name: `daemon RSS at rest (${n}-peer mesh)`, value: idle.rssMb, unit: 'MB', better: 'lower',
+      target: { op: '<=', value: 100, unit: 'MB', text: '≤ 100 MB idle' },
+    });
+    out.push({ group: 'footprint', name: `daemon CPU at rest (${n}-peer mesh)`, value: idle.cpuPct, unit: '% of a core', better: 'lower' });
+    const dead = await failureDetection(daemons);
+    out.push({
+      group: 'mesh daemons', name: `${n} peers: killed daemon marked dead everywhere`, value: dead, unit: 'ms', better: 'lower',
+      target: { op: '<=', value: 3000, unit: 'ms', text: '≤ 3 s (memberlist LAN: ~4–10 s)' }, note: 'polled every 50 ms',
+    });
+  } finally {
+    for (const d of daemons) stopPid(d.pid);
+  }
+  return out;
+}
+
+if (require.main === module && process.argv[2] === 'inner') {
+  inner(Number(process.argv[3]), process.argv[4] === 'quick').then(
+    (r) => process.stdout.write(JSON.stringify(r)),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
+
+function setUp(n: number): void {
+  tearDown(n);
+  ip('netns', 'add', UNDERLAY);
+  ip('-n', UNDERLAY, 'link', 'add', 'br0', 'type', 'bridge');
+  ip('-n', UNDERLAY, 'link', 'set', 'br0', 'up');
+  ip('-n', UNDERLAY, 'addr', 'add', `${SUBNET}.254/24`, 'dev', 'br0');
+  ip('-n', UNDERLAY, 'link', 'set', 'lo', 'up');
+  for (let k = 1; k <= n; k++) {
+    const ns = `${PREFIX}-${k}`;
+    ip('netns', 'add', ns);
+    ip('-n', UNDERLAY, 'link', 'add', `u${k}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('-n', UNDERLAY, 'link', 'set', `u${k}`, 'master', 'br0', 'up');
+    ip('-n', ns, 'addr', 'add', `${SUBNET}.${k}/24`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    fs.rmSync(`${STATE}/${k}`, { recursive: true, force: true });
+    fs.mkdirSync(`${STATE}/${k}`, { recursive: true });
+  }
+}
+
+function tearDown(n: number): void {
+  // daemons first (by the pids this module recorded), then namespaces
+  for (let k = 1; k <= Math.max(n, 60); k++) {
+    const pidFile = `${STATE}/${k}/weft.pid`;
+    if (fs.existsSync(pidFile)) stopPid(Number(fs.readFileSync(pidFile, 'utf8')));
+  }
+  const have = ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]);
+  for (const ns of have) if (ns === UNDERLAY || new RegExp(`^${PREFIX}-\\d+$`).test(ns)) ip('netns', 'del', ns);
+  fs.rmSync(STATE, { recursive: true, force: true });
+}
+
+function stopPid(pid: number): void {
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+function start(k: number, n: number): Daemon {
+  const dir = `${STATE}/${k}`;
+  const args = [
+    'netns', 'exec', `${PREFIX}-${k}`, process.execPath, path.join(ROOT, 'dist', 'cli', 'main.js'), 'launch', '--foreground',
+    '--name', `wbm${k}`, '--state-dir', dir, '--pid-file', `${dir}/weft.pid`, '--status-addr', `${SUBNET}.${k}:6784`, '--nickname', `p${k}`,
+    '--no-default-network', '--log-level', 'warn',
+    ...(k === 1 ? [] : [`${SUBNET}.1`]),
+  ];
+  const log = fs.openSync(`${dir}/out.log`, 'a');
+  const child = spawn('ip', args, { stdio: ['ignore', log, log], detached: true, env: { ...process.env, DOCKER_HOST: `unix://${dir}/no-docker.sock` } });
+  fs.closeSync(log);
+  child.unref();
+  void n;
+  return { k, pid: child.pid! };
+}
+
+type StatusView = { mesh: { peers: Array<{ nickname: string; state: string }>; traffic: { bytesOut: number } }; cluster: { endpoints: Array<{ id: string }> } };
+
+/** GET on a daemon's status API, which listens on its underlay address (this process runs in the underlay namespace) */
+function status(k: number): Promise<StatusView | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: `${SUBNET}.${k}`, port: 6784, path: '/status', timeout: 2000, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(Buffer.concat(chunks).toString()) as StatusView) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+async function peersAlive(k: number): Promise<number> {
+  return (await status(k))?.mesh.peers.filter((p) => p.state === 'alive').length ?? 0;
+}
+
+async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - t0;
+    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+/** a plugin call on daemon k's socket (the sockets share the root's mount namespace) */
+function plugin(k: number, method: string, body: object): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request({ socketPath: `/run/docker/plugins/wbm${k}.sock`, method: 'POST', path: `/${method}`, headers: { 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const j = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+        if (j.Err || j.Error) reject(new Error(`${method}: ${String(j.Err || j.Error)}`));
+        else resolve(j);
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** per endpoint made on daemon 1: ms until each other daemon lists it; all samples */
+async function convergence(daemons: Daemon[], endpoints: number): Promise<number[]> {
+  const netId = 'b'.repeat(64);
+  const pool = (await plugin(1, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: '10.32.0.0/16', SubPool: '', Options: {}, V6: false })) as { PoolID: string };
+  const gw = (await plugin(1, 'IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } })) as { Address: string };
+  await plugin(1, 'NetworkDriver.CreateNetwork', { NetworkID: netId, Options: {}, IPv4Data: [{ AddressSpace: 'local', Pool: '10.32.0.0/16', Gateway: gw.Address }], IPv6Data: [] });
+  const samples: number[] = [];
+  for (let i = 0; i < endpoints; i++) {
+    const addr = (await plugin(1, 'IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: { 'com.docker.network.endpoint.macaddress': `02:42:0a:99:00:${(i + 16).toString(16)}` } })) as { Address: string };
+    const id = `${i}`.padStart(2, '0').repeat(32);
+    const t0 = Date.now();
+    await plugin(1, 'NetworkDriver.CreateEndpoint', { NetworkID: netId, EndpointID: id, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: `02:42:0a:99:00:${(i + 16).toString(16)}` }, Options: {} });
+    const pending = new Set(daemons.filter((d) => d.k !== 1).map((d) => d.k));
+    while (pending.size > 0 && Date.now() - t0 < 30_000) {
+      await Promise.all([...pending].map(async (k) => {
+        const s = await status(k);
+        if (s?.cluster.endpoints.some((e) => e.id === id)) {
+          samples.push(Date.now() - t0);
+          pending.delete(k);
+        }
+      }));
+      await sleep(50);
+    }
+    for (const _ of pending) samples.push(30_000);
+  }
+  return samples;
+}
+
+async function idleFigures(daemons: Daemon[]): Promise<{ bytesPerSec: number; rssMb: number; cpuPct: number }> {
+  const pids = daemons.map((d) => Number(fs.readFileSync(`${STATE}/${d.k}/weft.pid`, 'utf8')));
+  const bytes = async () => (await Promise.all(daemons.map((d) => status(d.k)))).reduce((a, s) => a + (s?.mesh.traffic.bytesOut ?? 0), 0);
+  const cpu = () => pids.reduce((a, p) => a + cpuTicks(p), 0);
+  const b0 = await bytes();
+  const c0 = cpu();
+  const t0 = Date.now();
+  await sleep(10_000);
+  const secs = (Date.now() - t0) / 1000;
+  const c1 = cpu();
+  const b1 = await bytes();
+  const rss = pids.map(rssMb);
+  return { bytesPerSec: (b1 - b0) / secs / daemons.length, rssMb: median(rss), cpuPct: ((c1 - c0) / 100 / secs / daemons.length) * 100 };
+}
+
+function cpuTicks(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** kill -9 the last daemon; ms until every other marks it dead */
+async function failureDetection(daemons: Daemon[]): Promise<number> {
+  const victim = daemons[daemons.length - 1];
+  const pid = Number(fs.readFileSync(`${STATE}/${victim.k}/weft.pid`, 'utf8'));
+  const t0 = Date.now();
+  process.kill(pid, 'SIGKILL');
+  const others = daemons.filter((d) => d !== victim);
+  await until('dead everywhere', 30_000, async () => {
+    const views = await Promise.all(others.map((d) => status(d.k)));
+    return views.every((s) => s?.mesh.peers.find((p) => p.nickname === `p${victim.k}`)?.state === 'dead');
+  });
+  return Date.now() - t0;
+}
+
