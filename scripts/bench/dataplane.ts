@@ -31,7 +31,7 @@ interface Figures {
   rrP99Us: number;
 }
 
-export const dataplane: BenchModule = {
+export const bench: BenchModule = {
   name: 'dataplane',
   needsLab: true,
   async run(ctx) {

@@ -29,7 +29,7 @@ interface Daemon {
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const meshDaemons: BenchModule = {
+export const bench: BenchModule = {
   name: 'meshDaemons',
   needsLab: true,
   async run(ctx) {
