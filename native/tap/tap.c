@@ -1,7 +1,8 @@
 /*
  * weft-tap: a Linux TAP device for Node, through Node-API (no nan, no libuv pool).
  *
- *   open(name)            -> { handle, name }   /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI
+ *   open(name, vnet)      -> { handle, name, vnetHdr, offloads, gsoMaxSize }
+ *                         /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI (|IFF_VNET_HDR with vnet, below)
  *   start(handle, cb)     a reader thread hands batches to cb(packed: Buffer, count: number)
  *   write(handle, packed) -> frames written       one write() per frame, on the JS thread
  *   stats(handle)         -> { framesIn, bytesIn, framesOut, bytesOut, dropsOut, batches }
@@ -9,6 +10,16 @@
  *
  * Packed format (both directions): repeated [u16 big-endian length][frame bytes].
  * A zero length is malformed (no Ethernet frame is empty).
+ *
+ * With vnet (what the sleeve uses), every frame read or written starts with a 10-byte
+ * struct virtio_net_hdr (little-endian fields: TUNSETVNETLE), and the TAP offers the
+ * kernel checksum and segmentation offload (TUNSETOFFLOAD: CSUM, TSO4, TSO6, TSO_ECN,
+ * and USO4/USO6 where the kernel has them): the bridge then hands us TCP (and UDP GSO)
+ * super-frames of up to 64 KiB with a partial checksum, described by that header, instead
+ * of MTU-sized frames with complete checksums; written frames may be such super-frames
+ * too (the kernel segments or checksums them where needed). So that header + frame always
+ * fits the u16 length, the TAP's gso_max_size is lowered (rtnetlink) to 65535 - 10: the
+ * kernel segments a larger GSO packet itself before it reaches us.
  *
  * The reader thread polls the TAP fd and an eventfd (close), reads until EAGAIN or
  * until the batch is full (BATCH_FRAMES frames or BATCH_BYTES bytes), and hands the
@@ -29,7 +40,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,6 +53,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -50,10 +65,24 @@
 #define BATCH_CAP (BATCH_BYTES + 2 + MAX_FRAME)
 #define QUEUE_BATCHES 64
 
+/* sizeof(struct virtio_net_hdr): flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16 each) */
+#define VNET_HDR_BYTES 10
+/* UDP segmentation offload (Linux 6.2); older uapi headers lack them */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+#define OFFLOADS_TCP (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+/* the largest GSO packet the kernel may hand us: header + frame must fit the u16 length */
+#define GSO_MAX_SIZE (MAX_FRAME - VNET_HDR_BYTES)
+
 typedef struct tap {
   int fd;     /* -1 once closed */
   int wakefd; /* eventfd: tells the reader to stop */
   char name[IFNAMSIZ];
+  int vnet_hdr; /* bytes of virtio_net_hdr before each frame: 0 or VNET_HDR_BYTES */
 
   pthread_t thread;
   int thread_running;
@@ -308,19 +337,83 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
   tap_unref(t);
 }
 
+/* ---------- offloads ---------- */
+
+/*
+ * Sets the device's gso_max_size (RTM_NEWLINK, IFLA_GSO_MAX_SIZE; on Linux 6.3+ this
+ * sets gso_ipv4_max_size too). Returns 0 or an errno.
+ */
+static int set_gso_max_size(const char *name, uint32_t size) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) return errno;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+    int e = errno;
+    close(s);
+    return e;
+  }
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+    char attrs[RTA_SPACE(sizeof(uint32_t))];
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  req.nh.nlmsg_type = RTM_NEWLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  req.nh.nlmsg_seq = 1;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = ifr.ifr_ifindex;
+  struct rtattr *rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+  rta->rta_type = IFLA_GSO_MAX_SIZE;
+  rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
+  memcpy(RTA_DATA(rta), &size, sizeof size);
+  req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  int e = 0;
+  if (sendto(s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    e = errno;
+  } else {
+    char buf[512];
+    ssize_t n;
+    do {
+      n = recv(s, buf, sizeof buf, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      e = errno;
+    } else {
+      struct nlmsghdr *h = (struct nlmsghdr *)buf;
+      if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != NLMSG_ERROR) e = EPROTO;
+      else e = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+    }
+  }
+  close(s);
+  return e;
+}
+
 /* ---------- exported functions ---------- */
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ];
   size_t n = 0;
   napi_valuetype vt = napi_undefined;
   if (argc > 0) CHECK(env, napi_typeof(env, argv[0], &vt));
   if (vt != napi_string) {
-    napi_throw_type_error(env, "EINVAL", "weft-tap: open(name): name must be a string");
+    napi_throw_type_error(env, "EINVAL", "weft-tap: open(name, vnet): name must be a string");
     return NULL;
+  }
+  bool vnet = false;
+  if (argc > 1) {
+    CHECK(env, napi_typeof(env, argv[1], &vt));
+    if (vt != napi_undefined && (vt != napi_boolean || napi_get_value_bool(env, argv[1], &vnet) != napi_ok)) {
+      napi_throw_type_error(env, "EINVAL", "weft-tap: open(name, vnet): vnet must be a boolean");
+      return NULL;
+    }
   }
   CHECK(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &n)); /* its UTF-8 length */
   if (n >= IFNAMSIZ) {
@@ -345,7 +438,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, n);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
@@ -354,6 +447,34 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     snprintf(msg, sizeof msg, "TUNSETIFF %s: %s", name, strerror(e));
     throw_errno(env, e, "ioctl", msg);
     return NULL;
+  }
+  unsigned offloads = 0;
+  uint32_t gso_max = 0;
+  if (vnet) {
+    /* little-endian header fields whatever the host (the sleeve carries headers between hosts) */
+    int sz = VNET_HDR_BYTES, le = 1;
+    const char *what = NULL;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) what = "TUNSETVNETHDRSZ";
+    else if (ioctl(fd, TUNSETVNETLE, &le) < 0 && (errno != EINVAL || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__))
+      what = "TUNSETVNETLE"; /* EINVAL: a kernel without it, where headers are native-endian: fine on little-endian */
+    else {
+      offloads = OFFLOADS_TCP | TUN_F_USO4 | TUN_F_USO6;
+      if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+        offloads = OFFLOADS_TCP; /* before Linux 6.2: no UDP segmentation offload */
+        if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) what = "TUNSETOFFLOAD";
+      }
+    }
+    if (what == NULL) {
+      /* not fatal: without it a GSO packet over 65525 bytes (none TCP makes) fails its read and is counted */
+      if (set_gso_max_size(ifr.ifr_name, GSO_MAX_SIZE) == 0) gso_max = GSO_MAX_SIZE;
+    } else {
+      int e = errno;
+      close(fd);
+      char msg[200];
+      snprintf(msg, sizeof msg, "%s %s: %s", what, name, strerror(e));
+      throw_errno(env, e, "ioctl", msg);
+      return NULL;
+    }
   }
   int wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wfd < 0) {
@@ -372,10 +493,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->fd = fd;
   t->wakefd = wfd;
   t->refs = 1;
+  t->vnet_hdr = vnet ? VNET_HDR_BYTES : 0;
   memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
   t->name[IFNAMSIZ - 1] = 0;
 
-  napi_value handle, result, jsname;
+  napi_value handle, result, jsname, jsvnet, jsoff, jsgso;
   if (napi_create_external(env, t, handle_finalize, NULL, &handle) != napi_ok) {
     tap_unref(t);
     throw_last(env, "napi_create_external");
@@ -385,6 +507,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_string_utf8(env, t->name, NAPI_AUTO_LENGTH, &jsname));
   CHECK(env, napi_set_named_property(env, result, "handle", handle));
   CHECK(env, napi_set_named_property(env, result, "name", jsname));
+  CHECK(env, napi_create_uint32(env, (uint32_t)t->vnet_hdr, &jsvnet));
+  CHECK(env, napi_set_named_property(env, result, "vnetHdr", jsvnet));
+  CHECK(env, napi_create_uint32(env, offloads, &jsoff));
+  CHECK(env, napi_set_named_property(env, result, "offloads", jsoff));
+  CHECK(env, napi_create_uint32(env, gso_max, &jsgso));
+  CHECK(env, napi_set_named_property(env, result, "gsoMaxSize", jsgso));
   return result;
 }
 

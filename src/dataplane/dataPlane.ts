@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../addr/cidr';
+import { MAX_PAYLOAD_SEALED } from '../mesh/envelope';
 import { MessageType } from '../mesh/messageTypes';
 import type { PeerInfo } from '../mesh/membership';
 import type { PeerId } from '../mesh/peerId';
@@ -20,6 +21,7 @@ import type { NetworkRecord } from '../network/model';
 import { PROBE_DEVICE, tapName, vxlanName } from '../network/names';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
 import { macKeyOf } from './frames/mac';
+import { SLEEVE_HEADER_BYTES } from './frames/sleeve';
 import { vniForSubnet } from './frames/vni';
 import { PROBE_DEVICE_MAC_TEXT, PROBE_LOCAL_CIDR_TEXT, PROBE_VNI } from './frames/vxlanProbe';
 import { applyPlan } from './kernelPlane';
@@ -63,8 +65,8 @@ export interface DataPlaneDeps {
   sleeveBudget: number;
 }
 
-/** the mesh's datagram and envelope overhead leave this much of 64 KiB for frames */
-export const SLEEVE_BUDGET = 60_000;
+/** what a sealed mesh frame leaves for packed frames after the sleeve header (64934 bytes) */
+export const SLEEVE_BUDGET = MAX_PAYLOAD_SEALED - SLEEVE_HEADER_BYTES;
 
 export class DataPlane {
   private readonly nets = new Map<string, OverlayNetwork>();

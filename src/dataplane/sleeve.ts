@@ -7,15 +7,25 @@
  * MACs on sleeve peers, broadcast, unknown unicast) is read in batches and
  * packed, per destination peer, into as few datagrams as the budget allows.
  * ARP for an address weft knows is answered here, never sent over the mesh.
+ *
+ * The TAP has virtio-net headers and offloads (tap/vnet.ts): what it reads are mostly
+ * TCP super-frames of up to 64 KiB with a partial checksum, and each frame travels
+ * with its header, so the receiving kernel segments or checksums it only where it must.
+ * A super-frame larger than a datagram is cut on segment boundaries, the first piece
+ * filling the datagram being built.
  */
 import type { PeerId } from '../mesh/peerId';
 import type { DropCounter } from '../mesh/stats';
 import { arpReply, gratuitousArp, parseArp } from './frames/arp';
-import { ETH_P_ARP, ethType, isEthernet } from './frames/ethernet';
+import { ETH_HLEN, ETH_P_ARP } from './frames/ethernet';
 import { isGroupKey, macKey } from './frames/mac';
-import { decodeSleeve, encodeSleeve, forEachFrame, PackBuilder, withHops } from './frames/sleeve';
+import { decodeSleeve, forEachFrame, PACK_PREFIX_BYTES, PackBuilder, withHops } from './frames/sleeve';
 import { packFrames } from './tap/packed';
-import type { TapDevice } from './tap/tap';
+import { TapError, type TapDevice } from './tap/tap';
+import { parseGso, splitGso, VNET_HDR_BYTES, withVnetHdr } from './tap/vnet';
+
+/** the header before each frame; the Ethernet header follows it */
+const V = VNET_HDR_BYTES;
 
 export interface SleeveRoutes {
   /** MAC (macKey) → the peer hosting it */
@@ -56,11 +66,14 @@ const EMPTY: SleeveRoutes = { macs: new Map(), flood: [], arp: new Map() };
 export class Sleeve {
   private readonly nets = new Map<number, Attached>();
   private readonly traffic = new Map<PeerId, PeerTraffic>();
-  readonly counters = { relayed: 0, arpAnswered: 0, announced: 0 };
+  /** split: GSO super-frames cut to fit a datagram; pieces: what they were cut into */
+  readonly counters = { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0 };
 
   constructor(private readonly o: SleeveOptions) {}
 
+  /** takes the TAP (one with virtio-net headers: the datagram format carries them) */
   attach(vni: number, tap: TapDevice): void {
+    if (tap.vnetHdr !== V) throw new TapError('EINVAL', `TAP ${tap.name}: the sleeve needs virtio-net headers (${V} bytes), it has ${tap.vnetHdr}`);
     this.detach(vni);
     this.nets.set(vni, { tap, routes: EMPTY });
     tap.start((packed) => this.fromTap(vni, packed));
@@ -84,7 +97,7 @@ export class Sleeve {
   announce(vni: number, mac: number, ip: number): void {
     const n = this.nets.get(vni);
     if (!n) return;
-    n.tap.write(packFrames([gratuitousArp(mac, ip)]));
+    n.tap.write(packFrames([withVnetHdr(gratuitousArp(mac, ip))]));
     this.counters.announced++;
   }
 
@@ -102,28 +115,46 @@ export class Sleeve {
     if (!n) return;
     const { routes, tap } = n;
     const out = new Map<PeerId, PackBuilder[]>();
+    const budget = this.o.budget;
     const add = (dest: PeerId, frame: Buffer) => {
       let list = out.get(dest);
-      if (!list) out.set(dest, (list = [new PackBuilder(this.o.budget)]));
-      if (!list[list.length - 1].add(frame)) {
-        const b = new PackBuilder(this.o.budget);
-        if (!b.add(frame)) return this.o.drops.count('sleeveFrameTooBig');
+      if (!list) out.set(dest, (list = [new PackBuilder(budget)]));
+      const last = list[list.length - 1]!;
+      if (last.add(frame)) return;
+      if (frame.length + PACK_PREFIX_BYTES <= budget) {
+        const b = new PackBuilder(budget);
+        b.add(frame);
         list.push(b);
+        return;
+      }
+      // bigger than any datagram: a GSO super-frame is cut, the first piece filling the datagram being built
+      const g = parseGso(frame);
+      const pieces = g && splitGso(g, budget - PACK_PREFIX_BYTES, last.room);
+      if (!pieces) return this.o.drops.count('sleeveFrameTooBig');
+      this.counters.split++;
+      this.counters.pieces += pieces.length;
+      let b = last;
+      for (const p of pieces) {
+        if (!b.add(p.head, p.payload)) {
+          b = new PackBuilder(budget);
+          b.add(p.head, p.payload);
+          list.push(b);
+        }
       }
     };
     forEachFrame(packed, (frame) => {
-      if (!isEthernet(frame)) return this.o.drops.count('sleeveRunt');
-      const dst = macKey(frame, 0);
+      if (frame.length < V + ETH_HLEN) return this.o.drops.count('sleeveRunt');
+      const dst = macKey(frame, V);
       if (!isGroupKey(dst)) {
         const host = routes.macs.get(dst);
         if (host !== undefined) return add(host, frame);
-      } else if (ethType(frame) === ETH_P_ARP) {
-        const a = parseArp(frame);
+      } else if (frame.readUInt16BE(V + 12) === ETH_P_ARP) {
+        const a = parseArp(frame.subarray(V));
         if (a && a.op === 1) {
           if (a.targetIp === routes.gateway) return;
           const mac = routes.arp.get(a.targetIp);
           if (mac !== undefined) {
-            tap.write(packFrames([arpReply(a, mac)]));
+            tap.write(packFrames([withVnetHdr(arpReply(a, mac))]));
             this.counters.arpAnswered++;
             return;
           }
@@ -143,7 +174,7 @@ export class Sleeve {
         if (b.count === 0) continue;
         t.framesOut += b.count;
         t.bytesOut += b.bytes;
-        this.o.send(next, encodeSleeve({ hops: 0, origin: this.o.self, dest, vni }, b.take()));
+        this.o.send(next, b.takeDatagram({ hops: 0, origin: this.o.self, dest, vni }));
       }
     }
   }

@@ -2,22 +2,26 @@
  * The sleeve datagram payload. It rides inside the mesh's authenticated
  * envelope, so it carries no crypto of its own. Layout (big-endian):
  *
- *   version u8 (1) | hops u8 | origin peer id (8) | destination peer id (8) | vni u32
- *   then packed frames: repeated [u16 length][frame]
+ *   version u8 (2) | hops u8 | origin peer id (8) | destination peer id (8) | vni u32
+ *   then packed frames: repeated [u16 length][virtio-net header (10)][Ethernet frame]
  *
- * The packed region has the TAP reader's format, so a batch read from the TAP
- * is sent, and a received one written, without re-framing. hops is 0 from the
- * origin and 1 after a relay; deciding what to do with it is the caller's job.
+ * The packed region has the TAP reader's format (a TAP with virtio-net headers,
+ * tap/vnet.ts), so a batch read from the TAP is sent, and a received one written,
+ * without re-framing; a frame may be a GSO super-frame its header describes.
+ * Version 1 was the same without the virtio-net headers; it is refused as
+ * 'version'. hops is 0 from the origin and 1 after a relay; deciding what to do
+ * with it is the caller's job.
  */
 import { isPeerId, type PeerId } from '../../mesh/peerId';
+import { VNET_HDR_BYTES } from '../tap/vnet';
 import { ETH_HLEN } from './ethernet';
 
-export const SLEEVE_VERSION = 1;
+export const SLEEVE_VERSION = 2;
 export const SLEEVE_HEADER_BYTES = 22;
 /** the length prefix of each packed frame */
 export const PACK_PREFIX_BYTES = 2;
-/** frames shorter than an Ethernet header are not frames */
-export const MIN_PACKED_FRAME = ETH_HLEN;
+/** a frame is a virtio-net header and at least an Ethernet header */
+export const MIN_PACKED_FRAME = VNET_HDR_BYTES + ETH_HLEN;
 export const MAX_PACKED_FRAME = 0xffff;
 
 const HOPS = 1;
@@ -45,16 +49,22 @@ function isU8(n: number): boolean {
 
 /** The fixed 22-byte header. RangeError for values the layout cannot carry (caller bugs, not wire input). */
 export function encodeSleeveHeader(h: SleeveHeader): Buffer {
+  const out = Buffer.allocUnsafe(SLEEVE_HEADER_BYTES);
+  writeSleeveHeader(out, h);
+  return out;
+}
+
+/** encodeSleeveHeader into the first 22 bytes of `out` */
+export function writeSleeveHeader(out: Buffer, h: SleeveHeader): void {
   if (!isU8(h.hops)) throw new RangeError(`hops out of range: ${h.hops}`);
   if (!isPeerId(h.origin) || !isPeerId(h.dest)) throw new RangeError(`not a peer id: ${JSON.stringify(isPeerId(h.origin) ? h.dest : h.origin)}`);
   if (!Number.isInteger(h.vni) || h.vni < 0 || h.vni > 0xffffffff) throw new RangeError(`vni out of range: ${h.vni}`);
-  const out = Buffer.allocUnsafe(SLEEVE_HEADER_BYTES);
+  if (out.length < SLEEVE_HEADER_BYTES) throw new RangeError(`no room for a sleeve header: ${out.length} bytes`);
   out[0] = SLEEVE_VERSION;
   out[HOPS] = h.hops;
   out.write(h.origin, ORIGIN, 'hex');
   out.write(h.dest, DEST, 'hex');
   out.writeUInt32BE(h.vni, VNI);
-  return out;
 }
 
 /**
@@ -136,10 +146,13 @@ export function forEachFrame(packed: Buffer, fn: (frame: Buffer) => void): numbe
  * Collects frames for one datagram up to `budget` bytes of packed output
  * (prefixes included). It holds references until take() copies them once, so
  * call take() before the frames' buffer is reused (a TAP batch is only valid
- * during its callback).
+ * during its callback). A frame may be given in two parts (a piece of a split
+ * GSO frame: its own headers, and a view of the original's payload).
  */
 export class PackBuilder {
+  /** each frame as one or two parts: frames[i] then, when tails[i] is set, tails[i] */
   private frames: Buffer[] = [];
+  private tails: Array<Buffer | undefined> = [];
   private size = 0;
 
   constructor(readonly budget: number) {
@@ -156,30 +169,52 @@ export class PackBuilder {
     return this.size;
   }
 
+  /** packed bytes a frame of `length` bytes would still fit in */
+  get room(): number {
+    return this.budget - this.size - PACK_PREFIX_BYTES;
+  }
+
   /**
-   * false when the frame would exceed the budget, and for a frame the packed
-   * format cannot carry (under 14 or over 65535 bytes): packing it would make
-   * the receiver drop the whole datagram.
+   * false when the frame (`frame` followed by `tail`, if given) would exceed the
+   * budget, and for a frame the packed format cannot carry (under 24 or over
+   * 65535 bytes): packing it would make the receiver drop the whole datagram.
    */
-  add(frame: Buffer): boolean {
-    if (frame.length < MIN_PACKED_FRAME || frame.length > MAX_PACKED_FRAME) return false;
-    const next = this.size + PACK_PREFIX_BYTES + frame.length;
+  add(frame: Buffer, tail?: Buffer): boolean {
+    const length = frame.length + (tail ? tail.length : 0);
+    if (length < MIN_PACKED_FRAME || length > MAX_PACKED_FRAME) return false;
+    const next = this.size + PACK_PREFIX_BYTES + length;
     if (next > this.budget) return false;
     this.frames.push(frame);
+    this.tails.push(tail);
     this.size = next;
     return true;
   }
 
   /** the packed frames; the builder is empty afterwards and can be reused */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.size);
-    let off = 0;
-    for (const f of this.frames) {
-      out.writeUInt16BE(f.length, off);
-      f.copy(out, off + PACK_PREFIX_BYTES);
-      off += PACK_PREFIX_BYTES + f.length;
+    return this.takeAfter(0);
+  }
+
+  /** header + packed frames: one allocation, one copy of each frame (encodeSleeve(h, take()) without the second copy) */
+  takeDatagram(h: SleeveHeader): Buffer {
+    const out = this.takeAfter(SLEEVE_HEADER_BYTES);
+    writeSleeveHeader(out, h);
+    return out;
+  }
+
+  private takeAfter(headroom: number): Buffer {
+    const out = Buffer.allocUnsafe(headroom + this.size);
+    let off = headroom;
+    for (let i = 0; i < this.frames.length; i++) {
+      const f = this.frames[i]!;
+      const t = this.tails[i];
+      out.writeUInt16BE(f.length + (t ? t.length : 0), off);
+      off += PACK_PREFIX_BYTES;
+      off += f.copy(out, off);
+      if (t) off += t.copy(out, off);
     }
     this.frames = [];
+    this.tails = [];
     this.size = 0;
     return out;
   }

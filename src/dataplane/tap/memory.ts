@@ -7,11 +7,16 @@
  *
  * Delivery is synchronous: inject() returns after onBatch has seen every batch.
  * Frames injected before start() wait, as they would in the kernel's queue.
+ *
+ * With { vnetHdr: VNET_HDR_BYTES } it plays a TAP with virtio-net headers: frames
+ * injected and written include the header (give it yourself: withVnetHdr), and the
+ * shortest frame is header + Ethernet header.
  */
 import { TapError } from './errors';
 import { packFrames, unpackFrames } from './packed';
 import { TAP_BATCH_BYTES, TAP_BATCH_FRAMES } from './native';
 import type { TapDevice, TapStats } from './tap';
+import { VNET_HDR_BYTES } from './vnet';
 
 const ETH_HLEN = 14;
 
@@ -24,7 +29,15 @@ export class MemoryTap implements TapDevice {
   private closed = false;
   private readonly counters: TapStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 };
 
-  constructor(readonly name = 'memtap0') {}
+  readonly vnetHdr: number;
+
+  constructor(
+    readonly name = 'memtap0',
+    o: { vnetHdr?: number } = {},
+  ) {
+    this.vnetHdr = o.vnetHdr ?? 0;
+    if (this.vnetHdr !== 0 && this.vnetHdr !== VNET_HDR_BYTES) throw new RangeError(`vnetHdr is 0 or ${VNET_HDR_BYTES}, not ${this.vnetHdr}`);
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -54,7 +67,7 @@ export class MemoryTap implements TapDevice {
     const frames = unpackFrames(packed); // throws EMALFORMED before anything is written
     let n = 0;
     for (const f of frames) {
-      if (this.full || f.length < ETH_HLEN) {
+      if (this.full || f.length < this.vnetHdr + ETH_HLEN) {
         this.counters.dropsOut++;
         continue;
       }

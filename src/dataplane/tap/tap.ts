@@ -14,6 +14,12 @@
  * keep a reference for as long as it should exist, and close() it when done.
  * onBatch runs on the JS thread; an exception it throws is an uncaught exception.
  * Each packed Buffer is the batch's own memory (not reused): keeping it is fine.
+ *
+ * With virtio-net headers (openTap's default, what the sleeve uses) every frame, read
+ * or written, is a 10-byte struct virtio_net_hdr followed by the Ethernet frame, and the
+ * TAP offers the kernel checksum and segmentation offload: frames read may be GSO
+ * super-frames of up to 64 KiB with a partial checksum (tap/vnet.ts), and frames written
+ * may be too. Lengths in the packed format count the header.
  */
 import { TapError, type TapErrorCode } from './errors';
 import { loadTapAddon, type TapAddon, type TapHandle } from './native';
@@ -36,6 +42,8 @@ export interface TapStats {
 
 export interface TapDevice {
   readonly name: string;
+  /** bytes of virtio-net header before every frame read and written: 0 (none) or VNET_HDR_BYTES */
+  readonly vnetHdr: number;
   /** begins reading; onBatch gets packed frames ([u16 BE len][frame]…) and their count */
   start(onBatch: (packed: Buffer, count: number) => void): void;
   /**
@@ -51,24 +59,41 @@ export interface TapDevice {
 /** Linux interface names are at most IFNAMSIZ - 1 bytes */
 export const MAX_IFNAME_BYTES = 15;
 
+export interface OpenTapOptions {
+  /**
+   * virtio-net headers and the kernel's offloads (checksum, TSO4/6, ECN, USO4/6 where
+   * the kernel has them); default true. false: plain Ethernet frames, complete and at
+   * most MTU-sized.
+   */
+  vnetHdr?: boolean;
+}
+
+/** what the kernel agreed to for a TAP with virtio-net headers */
+export interface TapOffloads {
+  /** TUN_F_* flags accepted by TUNSETOFFLOAD (0 without virtio-net headers) */
+  flags: number;
+  /** the TAP's gso_max_size as set (65525: header + frame fit a u16), 0 when left alone */
+  gsoMaxSize: number;
+}
+
 /**
  * Creates (or attaches to) the TAP `name`; '' lets the kernel pick (tapN). Needs
  * CAP_NET_ADMIN. Throws TapError: ENAMETOOLONG, ENOTUN, EPERM, EBUSY, EINVAL,
  * ENOADDON. The device starts down and unaddressed, like any new link.
  */
-export function openTap(name: string): TapDevice {
+export function openTap(name: string, o: OpenTapOptions = {}): TapDevice & { readonly offloads: TapOffloads } {
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_IFNAME_BYTES) {
     throw new TapError('ENAMETOOLONG', `TAP name "${name}" is ${bytes} bytes; Linux interface names are at most ${MAX_IFNAME_BYTES}`);
   }
   const addon = loadTapAddon();
-  let opened: { handle: TapHandle; name: string };
+  let opened: ReturnType<TapAddon['open']>;
   try {
-    opened = addon.open(name);
+    opened = addon.open(name, o.vnetHdr ?? true);
   } catch (e) {
     throw openError(name, e);
   }
-  return new NativeTap(addon, opened.handle, opened.name);
+  return new NativeTap(addon, opened.handle, opened.name, opened.vnetHdr, { flags: opened.offloads, gsoMaxSize: opened.gsoMaxSize });
 }
 
 interface NativeError {
@@ -111,6 +136,8 @@ class NativeTap implements TapDevice {
     private readonly addon: TapAddon,
     private readonly handle: TapHandle,
     readonly name: string,
+    readonly vnetHdr: number,
+    readonly offloads: TapOffloads,
   ) {}
 
   start(onBatch: (packed: Buffer, count: number) => void): void {

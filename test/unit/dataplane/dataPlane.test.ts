@@ -8,6 +8,7 @@ import { decodeSleeve, encodeSleeve } from '../../../src/dataplane/frames/sleeve
 import { vniForSubnet } from '../../../src/dataplane/frames/vni';
 import { parseUdpFrame, parseVxlanDatagram, PROBE_DEVICE_MAC_TEXT, PROBE_VNI } from '../../../src/dataplane/frames/vxlanProbe';
 import { MemoryTap } from '../../../src/dataplane/tap/memory';
+import { VNET_HDR_BYTES } from '../../../src/dataplane/tap/vnet';
 import { packFrames, unpackFrames } from '../../../src/dataplane/tap/packed';
 import { ChannelId } from '../../../src/mesh/gossip/channel';
 import { type Segment, SegmentChannel } from '../../../src/mesh/gossip/segments';
@@ -154,7 +155,7 @@ async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?:
     openTap: (name) => {
       // the fake has no TAP kind: a veth of that name stands in for the device the kernel would create
       void nl.createVeth({ name, peerName: `tp${++tapPeers}` }).catch(() => undefined);
-      const t = new MemoryTap(name);
+      const t = new MemoryTap(name, { vnetHdr: VNET_HDR_BYTES });
       taps.push(t);
       return t;
     },
@@ -223,13 +224,13 @@ async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?:
   return h;
 }
 
-/** a frame from a local container to `dst` */
+/** a frame from a local container to `dst`, as the TAP reads it: a zeroed 10-byte virtio-net header, then `len` bytes of Ethernet */
 function frame(dst: MacKey, len = 100, fill = 0x33): Buffer {
-  const f = Buffer.alloc(len, fill);
-  f.writeUIntBE(dst, 0, 6);
-  f.writeUIntBE(macKeyOf('02:42:0a:20:00:02'), 6, 6);
-  f.writeUInt16BE(0x0800, 12);
-  return f;
+  const e = Buffer.alloc(len, fill);
+  e.writeUIntBE(dst, 0, 6);
+  e.writeUIntBE(macKeyOf('02:42:0a:20:00:02'), 6, 6);
+  e.writeUInt16BE(0x0800, 12);
+  return Buffer.concat([Buffer.alloc(10), e]);
 }
 
 function arpRequestFor(ip: string): Buffer {
@@ -241,7 +242,13 @@ function arpRequestFor(ip: string): Buffer {
   f.writeUIntBE(macKeyOf('02:42:0a:20:00:02'), 22, 6);
   f.writeUInt32BE(parseIp('10.32.0.2'), 28);
   f.writeUInt32BE(parseIp(ip), 38);
-  return f;
+  return Buffer.concat([Buffer.alloc(10), f]);
+}
+
+/** a frame weft wrote into the TAP: its virtio-net header is zero; the Ethernet frame after it */
+function ethOf(written: Buffer): Buffer {
+  expect(written.subarray(0, 10)).toEqual(Buffer.alloc(10));
+  return written.subarray(10);
 }
 
 describe('DataPlane: devices', () => {
@@ -285,7 +292,7 @@ describe('DataPlane: devices', () => {
     expect(h.dp.deviceNames(NET)).toEqual([VX, TAP]);
     expect(h.dp.status()).toEqual({
       fastdp: true, vxlanPort: VXLAN_PORT,
-      sleeve: { relayed: 0, arpAnswered: 0, announced: 0, taps: [{ vni: VNI, name: TAP, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 }] },
+      sleeve: { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0, taps: [{ vni: VNI, name: TAP, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 }] },
       traffic: {},
     });
     await h.dp.stop();
@@ -427,8 +434,8 @@ describe('DataPlane: paths and the kernel', () => {
     const f = frame(macKeyOf(m(3)));
     h.tap().inject([f, arpRequestFor('10.32.0.3')]);
     expect(h.mesh.sleeve()).toEqual([{ to: B, header: { hops: 0, origin: A, dest: B, vni: VNI }, frames: [f] }]);
-    expect(parseArp(h.tap().written[0]!)).toMatchObject({ op: 2, senderMac: macKeyOf(m(3)), senderIp: parseIp('10.32.0.3') });
-    expect(h.dp.status()).toMatchObject({ sleeve: { arpAnswered: 1 }, traffic: { [B]: { framesOut: 1, bytesOut: 102, framesIn: 0, bytesIn: 0 } } });
+    expect(parseArp(ethOf(h.tap().written[0]!))).toMatchObject({ op: 2, senderMac: macKeyOf(m(3)), senderIp: parseIp('10.32.0.3') });
+    expect(h.dp.status()).toMatchObject({ sleeve: { arpAnswered: 1 }, traffic: { [B]: { framesOut: 1, bytesOut: 112, framesIn: 0, bytesIn: 0 } } });
     await h.dp.stop();
   });
 
@@ -533,7 +540,7 @@ describe('DataPlane: paths and the kernel', () => {
     const f = frame(macKeyOf('02:42:0a:20:00:02'), 80, 0x44);
     h.mesh.handlers.get(MessageType.Sleeve)!(B, encodeSleeve({ hops: 0, origin: B, dest: A, vni: VNI }, packFrames([f])));
     expect(h.tap().written).toEqual([f]);
-    expect(h.dp.status()).toMatchObject({ traffic: { [B]: { framesIn: 1, bytesIn: 82 } } });
+    expect(h.dp.status()).toMatchObject({ traffic: { [B]: { framesIn: 1, bytesIn: 92 } } });
     await h.dp.stop();
   });
 });
@@ -557,7 +564,7 @@ describe('DataPlane: the gateway', () => {
 });
 
 describe('DataPlane: announcing moves', () => {
-  const garps = (t: MemoryTap) => t.written.map((w) => parseArp(w)).filter((a) => a && a.op === 1 && a.senderIp === a.targetIp);
+  const garps = (t: MemoryTap) => t.written.map((w) => parseArp(ethOf(w))).filter((a) => a && a.op === 1 && a.senderIp === a.targetIp);
 
   test('an address whose MAC changes gets a gratuitous ARP now and again a second later', async () => {
     const h = await harness();

@@ -7,6 +7,10 @@ import { type PeerTraffic, Sleeve, type SleeveRoutes } from '../../../src/datapl
 import { MemoryTap } from '../../../src/dataplane/tap/memory';
 import { packFrames, unpackFrames } from '../../../src/dataplane/tap/packed';
 import type { TapDevice, TapStats } from '../../../src/dataplane/tap/tap';
+import { readVnetHdr, VNET_HDR_BYTES } from '../../../src/dataplane/tap/vnet';
+import { SLEEVE_BUDGET } from '../../../src/dataplane/dataPlane';
+import { rng } from './frames/helpers';
+import { type GsoSpec, segment, superFrame } from './tap/gso';
 import type { PeerId } from '../../../src/mesh/peerId';
 import { DropCounter } from '../../../src/mesh/stats';
 
@@ -26,32 +30,47 @@ const IP_B = parseIp('10.32.0.3');
 const IP_C = parseIp('10.32.0.4');
 const GATEWAY = parseIp('10.32.0.1');
 
-/** an Ethernet frame of `len` bytes, spelled out: dst, src, type, then a recognisable fill */
+/** the TAP's virtio-net header before every frame; zero: a complete frame, no offload */
+const V = 10;
+
+/**
+ * a frame as the TAP reads and writes it: a zeroed 10-byte virtio-net header, then an
+ * Ethernet frame of `len` bytes, spelled out: dst, src, type, then a recognisable fill
+ */
 function eth(dst: MacKey, src: MacKey, len: number, fill = 0x5a, type = 0x0800): Buffer {
-  const f = Buffer.alloc(len, fill);
-  f.writeUIntBE(dst, 0, 6);
-  f.writeUIntBE(src, 6, 6);
-  f.writeUInt16BE(type, 12);
+  const f = Buffer.alloc(V + len, fill);
+  f.fill(0, 0, V);
+  f.writeUIntBE(dst, V, 6);
+  f.writeUIntBE(src, V + 6, 6);
+  f.writeUInt16BE(type, V + 12);
   return f;
 }
 
-/** an ARP request (RFC 826, Ethernet/IPv4), broadcast, written byte by byte */
+/** an ARP request (RFC 826, Ethernet/IPv4), broadcast, written byte by byte after a zeroed virtio-net header */
 function arpRequest(senderMac: MacKey, senderIp: number, targetIp: number, op = 1): Buffer {
-  const f = Buffer.alloc(60);
-  f.writeUIntBE(BROADCAST_KEY, 0, 6);
-  f.writeUIntBE(senderMac, 6, 6);
-  f.writeUInt16BE(0x0806, 12);
-  f.writeUInt16BE(1, 14); // htype Ethernet
-  f.writeUInt16BE(0x0800, 16); // ptype IPv4
-  f[18] = 6;
-  f[19] = 4;
-  f.writeUInt16BE(op, 20);
-  f.writeUIntBE(senderMac, 22, 6);
-  f.writeUInt32BE(senderIp, 28);
+  const f = Buffer.alloc(V + 60);
+  f.writeUIntBE(BROADCAST_KEY, V + 0, 6);
+  f.writeUIntBE(senderMac, V + 6, 6);
+  f.writeUInt16BE(0x0806, V + 12);
+  f.writeUInt16BE(1, V + 14); // htype Ethernet
+  f.writeUInt16BE(0x0800, V + 16); // ptype IPv4
+  f[V + 18] = 6;
+  f[V + 19] = 4;
+  f.writeUInt16BE(op, V + 20);
+  f.writeUIntBE(senderMac, V + 22, 6);
+  f.writeUInt32BE(senderIp, V + 28);
   // target MAC (32..37) zero
-  f.writeUInt32BE(targetIp, 38);
+  f.writeUInt32BE(targetIp, V + 38);
   return f;
 }
+
+/** the Ethernet frame after the virtio-net header, which must be all zero (weft's own frames, or ones without offload) */
+function plain(frame: Buffer): Buffer {
+  expect(frame.subarray(0, V)).toEqual(Buffer.alloc(V));
+  return frame.subarray(V);
+}
+
+const vnetTap = (name: string) => new MemoryTap(name, { vnetHdr: VNET_HDR_BYTES });
 
 interface Sent { to: PeerId; payload: Buffer }
 
@@ -75,7 +94,7 @@ function harness(o: { self?: PeerId; budget?: number; nextHop?: (d: PeerId) => P
     drops,
     budget: o.budget ?? 60_000,
   });
-  const tap = new MemoryTap('wftn1');
+  const tap = vnetTap('wftn1');
   sleeve.attach(VNI, tap);
   sleeve.setRoutes(VNI, o.routes ?? routes());
   return { sleeve, sent, drops, tap };
@@ -91,13 +110,13 @@ describe('Sleeve: frames from the TAP', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]!.to).toBe(B);
     const p = sent[0]!.payload;
-    // version 1, hops 0, origin, dest, vni, then [u16 length][frame]
-    expect(p.subarray(0, 24).toString('hex')).toBe(`0100${A}${B}00123456` + '0064');
+    // version 2, hops 0, origin, dest, vni, then [u16 length][virtio-net header][frame]
+    expect(p.subarray(0, 34).toString('hex')).toBe(`0200${A}${B}00123456` + '006e' + '00'.repeat(10));
     expect(p.subarray(24).equals(f)).toBe(true);
-    expect(p.length).toBe(22 + 2 + 100);
+    expect(p.length).toBe(22 + 2 + 10 + 100);
     expect(decoded(sent[0]!).header).toEqual({ hops: 0, origin: A, dest: B, vni: VNI });
     expect(drops.total).toBe(0);
-    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 1, bytesOut: 102 }));
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 1, bytesOut: 112 }));
   });
 
   test('frames for two peers in one batch: one datagram each, in the order first seen, frames in order', () => {
@@ -111,7 +130,7 @@ describe('Sleeve: frames from the TAP', () => {
   });
 
   test('many frames for one peer are packed into as few datagrams as the budget allows, in order', () => {
-    // 10 frames of 1000 bytes take 1002 packed bytes each: 3 fit in 4000 (3006), a 4th would make 4008
+    // 10 frames of 1000 bytes (+ 10 of header) take 1012 packed bytes each: 3 fit in 4000 (3036), a 4th would make 4048
     const frames = Array.from({ length: 10 }, (_, i) => eth(MAC_B, LOCAL, 1000, i));
     const small = harness({ budget: 4000 });
     small.tap.inject(frames);
@@ -119,17 +138,17 @@ describe('Sleeve: frames from the TAP', () => {
     expect(small.sent.flatMap((s) => decoded(s).frames)).toEqual(frames);
     expect(small.sent.every((s) => s.to === B && s.payload.length <= 22 + 4000)).toBe(true);
     // exactly four packed frames' worth: three datagrams
-    const exact = harness({ budget: 4008 });
+    const exact = harness({ budget: 4048 });
     exact.tap.inject(frames);
     expect(exact.sent.map((s) => decoded(s).frames.length)).toEqual([4, 4, 2]);
     expect(exact.sent.flatMap((s) => decoded(s).frames)).toEqual(frames);
-    expect(exact.sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 10, bytesOut: 10 * 1002 }));
+    expect(exact.sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 10, bytesOut: 10 * 1012 }));
   });
 
   test('a frame larger than the budget is counted and the rest still go', () => {
     const { sent, tap, drops } = harness({ budget: 100 });
     const big = eth(MAC_B, LOCAL, 200);
-    const [s1, s2] = [eth(MAC_B, LOCAL, 60, 1), eth(MAC_B, LOCAL, 30, 2)];
+    const [s1, s2] = [eth(MAC_B, LOCAL, 50, 1), eth(MAC_B, LOCAL, 24, 2)]; // 62 + 36 packed bytes
     tap.inject([big, s1, big, s2]);
     expect(drops.snapshot()).toEqual({ sleeveFrameTooBig: 2 });
     expect(sent).toHaveLength(1);
@@ -164,10 +183,10 @@ describe('Sleeve: frames from the TAP', () => {
     expect(sent).toEqual([]);
   });
 
-  test('frames shorter than an Ethernet header are counted as runts and not sent', () => {
+  test('frames shorter than a virtio-net header and an Ethernet header are counted as runts and not sent', () => {
     const { sent, tap, drops } = harness();
     const ok = eth(BROADCAST_KEY, LOCAL, 14);
-    tap.inject([Buffer.alloc(13, 0xff), Buffer.alloc(1, 0xff), ok]);
+    tap.inject([Buffer.alloc(V + 13, 0xff), Buffer.alloc(1, 0xff), ok]);
     expect(drops.snapshot()).toEqual({ sleeveRunt: 2 });
     expect(sent.map((s) => decoded(s).frames)).toEqual([[ok], [ok]]);
   });
@@ -176,13 +195,13 @@ describe('Sleeve: frames from the TAP', () => {
     const sent: Sent[] = [];
     const drops = new DropCounter();
     const sleeve = new Sleeve({ self: A, send: (to, payload) => sent.push({ to, payload }), nextHop: (d) => d, drops, budget: 60_000 });
-    const tap = new MemoryTap();
+    const tap = vnetTap('memtap0');
     sleeve.attach(VNI, tap);
     tap.inject([eth(MAC_B, LOCAL, 60), eth(BROADCAST_KEY, LOCAL, 60), arpRequest(LOCAL, IP_LOCAL, IP_B)]);
     expect(sent).toEqual([]);
     expect(tap.written).toEqual([]);
     expect(drops.total).toBe(0);
-    expect(sleeve.counters).toEqual({ relayed: 0, arpAnswered: 0, announced: 0 });
+    expect(sleeve.counters).toEqual({ relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0 });
   });
 
   test('setRoutes for a network that is not attached changes nothing', () => {
@@ -199,7 +218,7 @@ describe('Sleeve: ARP', () => {
     tap.inject([arpRequest(LOCAL, IP_LOCAL, IP_B)]);
     expect(sent).toEqual([]);
     expect(tap.written).toHaveLength(1);
-    const reply = tap.written[0]!;
+    const reply = plain(tap.written[0]!); // weft's own frame: a zeroed virtio-net header
     expect(ethDst(reply)).toBe(LOCAL);
     expect(ethSrc(reply)).toBe(MAC_B);
     expect(ethType(reply)).toBe(0x0806);
@@ -230,7 +249,7 @@ describe('Sleeve: ARP', () => {
   test('broadcast ARP replies and malformed ARP are flooded, never answered', () => {
     const { sent, tap, sleeve } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]) }) });
     const reply = arpRequest(LOCAL, IP_LOCAL, IP_B, 2);
-    const truncated = arpRequest(LOCAL, IP_LOCAL, IP_B).subarray(0, 30);
+    const truncated = arpRequest(LOCAL, IP_LOCAL, IP_B).subarray(0, V + 30);
     tap.inject([reply, truncated]);
     expect(tap.written).toEqual([]);
     expect(sleeve.counters.arpAnswered).toBe(0);
@@ -240,7 +259,7 @@ describe('Sleeve: ARP', () => {
   test('a unicast ARP request goes to the MAC it is addressed to, not answered locally', () => {
     const { sent, tap } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]) }) });
     const req = arpRequest(LOCAL, IP_LOCAL, IP_B);
-    req.writeUIntBE(MAC_B, 0, 6);
+    req.writeUIntBE(MAC_B, V, 6);
     tap.inject([req]);
     expect(tap.written).toEqual([]);
     expect(sent.map((s) => [s.to, decoded(s).frames])).toEqual([[B, [req]]]);
@@ -278,13 +297,13 @@ describe('Sleeve: datagrams from the mesh', () => {
     expect(tap.written).toEqual([f1, f2, f1]);
     expect(sent).toEqual([]);
     expect(drops.total).toBe(0);
-    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesIn: 2, bytesIn: 2 + 60 + 2 + 90 }));
-    expect(sleeve.trafficByPeer().get(C)).toEqual(traffic({ framesIn: 1, bytesIn: 62 }));
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesIn: 2, bytesIn: 2 + 70 + 2 + 100 }));
+    expect(sleeve.trafficByPeer().get(C)).toEqual(traffic({ framesIn: 1, bytesIn: 72 }));
   });
 
   test('the right TAP when several networks are attached', () => {
     const { sleeve, tap } = harness();
-    const other = new MemoryTap('wftn2');
+    const other = vnetTap('wftn2');
     sleeve.attach(VNI + 1, other);
     sleeve.receive(dgram({ vni: VNI + 1 }, [f2]));
     expect(other.written).toEqual([f2]);
@@ -359,12 +378,17 @@ describe('Sleeve: datagrams from the mesh', () => {
     const good = dgram({});
     sleeve.receive(Buffer.alloc(0));
     sleeve.receive(good.subarray(0, 21));
-    const v2 = Buffer.from(good);
-    v2[0] = 2;
-    sleeve.receive(v2);
+    for (const version of [1, 3]) {
+      // 1: frames without virtio-net headers, from a weft before them
+      const other = Buffer.from(good);
+      other[0] = version;
+      sleeve.receive(other);
+    }
     sleeve.receive(good.subarray(0, good.length - 1)); // the last frame ends past the datagram
     sleeve.receive(Buffer.concat([good, Buffer.from([0x00, 0x05, 1, 2, 3, 4, 5])])); // a 5-byte "frame"
-    expect(drops.snapshot()).toEqual({ 'sleeve:short': 2, 'sleeve:version': 1, 'sleeve:badFrames': 2 });
+    // a 23-byte frame: an Ethernet header's worth, but no room for the virtio-net header too
+    sleeve.receive(Buffer.concat([good, Buffer.from([0x00, 0x17]), Buffer.alloc(23, 0xff)]));
+    expect(drops.snapshot()).toEqual({ 'sleeve:short': 2, 'sleeve:version': 2, 'sleeve:badFrames': 3 });
     expect(sent).toEqual([]);
     expect(tap.written).toEqual([]);
   });
@@ -375,7 +399,7 @@ describe('Sleeve: announce, detach, close', () => {
     const { sleeve, tap, sent } = harness();
     sleeve.announce(VNI, MAC_B, IP_B);
     expect(tap.written).toHaveLength(1);
-    const g = tap.written[0]!;
+    const g = plain(tap.written[0]!);
     expect(ethDst(g)).toBe(BROADCAST_KEY);
     expect(ethSrc(g)).toBe(MAC_B);
     const a = parseArp(g)!;
@@ -409,6 +433,7 @@ describe('Sleeve: announce, detach, close', () => {
     let closed = 0;
     const stub: TapDevice = {
       name: 'stub',
+      vnetHdr: VNET_HDR_BYTES,
       start: (fn) => void (onBatch = fn),
       write: () => 0,
       stats: (): TapStats => ({ framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 }),
@@ -430,16 +455,129 @@ describe('Sleeve: announce, detach, close', () => {
 
   test('close closes every TAP; tapStats lists the attached ones', () => {
     const { sleeve, tap } = harness();
-    const other = new MemoryTap('wftn2');
+    const other = vnetTap('wftn2');
     sleeve.attach(VNI + 1, other);
     tap.inject([eth(BROADCAST_KEY, LOCAL, 60)]);
     expect(sleeve.tapStats()).toEqual([
-      { vni: VNI, name: 'wftn1', framesIn: 1, bytesIn: 60, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 1 },
+      { vni: VNI, name: 'wftn1', framesIn: 1, bytesIn: 70, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 1 },
       { vni: VNI + 1, name: 'wftn2', framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 },
     ]);
     sleeve.close();
     expect([tap.isClosed, other.isClosed]).toEqual([true, true]);
     expect(sleeve.tapStats()).toEqual([]);
+  });
+});
+
+describe('Sleeve: virtio-net headers and GSO super-frames', () => {
+  const bytes = rng(0x61e);
+  /** a super-frame (tap/gso.ts) addressed to `dst` */
+  const gso = (dst: MacKey, spec: GsoSpec) => {
+    const f = superFrame(spec);
+    f.writeUIntBE(dst, V, 6);
+    return f;
+  };
+  /** what the kernel would put on a wire for these frames (checksums complete, one segment each), as one buffer */
+  const onWire = (frames: Buffer[]) => Buffer.concat(frames.flatMap(segment));
+
+  test('a TAP without virtio-net headers is refused: the datagram format carries them', () => {
+    const { sleeve } = harness();
+    const plainTap = new MemoryTap('wftplain');
+    expect(() => sleeve.attach(VNI + 1, plainTap)).toThrow(expect.objectContaining({ name: 'TapError', code: 'EINVAL', message: expect.stringMatching(/needs virtio-net headers \(10 bytes\), it has 0/) }));
+    expect(plainTap.isClosed).toBe(false);
+  });
+
+  test('a super-frame that fits goes whole, its header unchanged, and comes out of the peer\'s TAP as it went in', () => {
+    const n = new Map<PeerId, { sleeve: Sleeve; tap: MemoryTap }>();
+    for (const id of [A, B]) {
+      const sleeve = new Sleeve({ self: id, send: (next, payload) => n.get(next)!.sleeve.receive(payload), nextHop: (d) => d, drops: new DropCounter(), budget: SLEEVE_BUDGET });
+      const tap = vnetTap(`tap-${id[0]}`);
+      sleeve.attach(VNI, tap);
+      sleeve.setRoutes(VNI, routes());
+      n.set(id, { sleeve, tap });
+    }
+    // 46 segments at MSS 1398 (an MTU of 1450): 64366 bytes, the most TCP puts in one super-frame there
+    const f = gso(MAC_B, { payload: bytes(46 * 1398), mss: 1398 });
+    expect(f.length + 2).toBeLessThanOrEqual(SLEEVE_BUDGET);
+    n.get(A)!.tap.inject([f]);
+    expect(n.get(B)!.tap.written).toHaveLength(1);
+    expect(n.get(B)!.tap.written[0]!.equals(f)).toBe(true); // (equals: jest's toEqual is slow on 64 KiB)
+    expect(readVnetHdr(n.get(B)!.tap.written[0]!)).toMatchObject({ flags: 1, gsoType: 1, gsoSize: 1398 });
+    expect(n.get(A)!.sleeve.counters).toMatchObject({ split: 0, pieces: 0 });
+  });
+
+  test('the real budget: a super-frame at MSS 1448 (an MTU of 1500) does not fit and is cut in two', () => {
+    const { sent, tap, sleeve, drops } = harness({ budget: SLEEVE_BUDGET });
+    const f = gso(MAC_B, { payload: bytes(45 * 1448), mss: 1448 });
+    expect(f.length + 2).toBeGreaterThan(SLEEVE_BUDGET);
+    tap.inject([f]);
+    expect(sent).toHaveLength(2);
+    const pieces = sent.flatMap((s) => decoded(s).frames);
+    expect(pieces.map((p) => (p.length - 64) / 1448)).toEqual([44, 1]);
+    expect(onWire(pieces).equals(onWire([f]))).toBe(true);
+    expect(sleeve.counters).toMatchObject({ split: 1, pieces: 2 });
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 2, bytesOut: pieces.reduce((n, p) => n + 2 + p.length, 0) }));
+    expect(drops.total).toBe(0);
+  });
+
+  test('cut to fit: the first piece fills what a datagram has left, in order with the frames around it', () => {
+    const budget = 20_000;
+    const { sent, tap, sleeve } = harness({ budget });
+    const small = eth(MAC_B, LOCAL, 6000, 1);
+    const big = gso(MAC_B, { payload: bytes(40 * 1000 + 10), mss: 1000, tcpFlags: 0x19 }); // ACK PSH FIN
+    const after = eth(MAC_B, LOCAL, 100, 2);
+    const toC = eth(MAC_C, LOCAL, 100, 3);
+    tap.inject([small, big, toC, after]);
+    const toB = sent.filter((x) => x.to === B).map(decoded);
+    // 20000 - 6012 = 13988 left: 13 segments (64 bytes of headers); then 19 per datagram (19064 + 2 <= 20000); the last 9 (one short)
+    expect(toB.map((d) => d.frames.length)).toEqual([2, 1, 2]);
+    const frames = toB.flatMap((d) => d.frames);
+    expect(frames[0]).toEqual(small);
+    expect(frames[frames.length - 1]).toEqual(after);
+    const pieces = frames.slice(1, -1);
+    expect(pieces.map((p) => Math.ceil((p.length - 64) / 1000))).toEqual([13, 19, 9]);
+    expect(onWire(pieces).equals(onWire([big]))).toBe(true);
+    expect(toB.every((d) => d.header.dest === B)).toBe(true);
+    expect(sent.filter((x) => x.to === C).map((x) => decoded(x).frames)).toEqual([[toC]]);
+    expect(sent.every((x) => x.payload.length <= 22 + budget)).toBe(true);
+    expect(sleeve.counters).toMatchObject({ split: 1, pieces: 3 });
+  });
+
+  test('a flooded super-frame (unknown unicast) is cut the same way for every peer', () => {
+    const { sent, tap } = harness({ budget: 20_000 });
+    const big = gso(MAC_UNKNOWN, { v6: true, payload: bytes(30 * 1200), mss: 1200 });
+    tap.inject([big]);
+    for (const peer of [B, C]) {
+      const pieces = sent.filter((x) => x.to === peer).flatMap((x) => decoded(x).frames);
+      expect(pieces).toHaveLength(2);
+      expect(onWire(pieces).equals(onWire([big]))).toBe(true);
+    }
+  });
+
+  test('too big and not a super-frame the sleeve can cut (not GSO, or a VLAN tag): counted, not sent', () => {
+    const { sent, tap, drops } = harness({ budget: 5000 });
+    const notGso = eth(MAC_B, LOCAL, 6000);
+    const tagged = gso(MAC_B, { payload: bytes(10 * 1000), mss: 1000 });
+    tagged.writeUInt16BE(0x8100, V + 12);
+    const fine = gso(MAC_B, { payload: bytes(10 * 1000), mss: 1000 });
+    tap.inject([notGso, tagged, fine]);
+    expect(drops.snapshot()).toEqual({ sleeveFrameTooBig: 2 });
+    expect(onWire(sent.flatMap((x) => decoded(x).frames)).equals(onWire([fine]))).toBe(true);
+  });
+
+  test('a budget too small for one segment and its headers: counted, not sent', () => {
+    const { sent, tap, drops } = harness({ budget: 1000 });
+    tap.inject([gso(MAC_B, { payload: bytes(5000), mss: 1000 })]);
+    expect(sent).toEqual([]);
+    expect(drops.snapshot()).toEqual({ sleeveFrameTooBig: 1 });
+  });
+
+  test('a received super-frame is written with its header as it came', () => {
+    const { sleeve, tap, drops } = harness();
+    const f = gso(LOCAL, { udp: true, payload: bytes(20 * 1400), mss: 1400 });
+    sleeve.receive(encodeSleeve({ hops: 0, origin: B, dest: A, vni: VNI }, packFrames([f])));
+    expect(tap.written).toHaveLength(1);
+    expect(tap.written[0]!.equals(f)).toBe(true);
+    expect(drops.total).toBe(0);
   });
 });
 
@@ -450,7 +588,7 @@ describe('Sleeves wired together', () => {
     for (const id of ids) {
       const drops = new DropCounter();
       const sleeve = new Sleeve({ self: id, send: (next, payload) => nodes.get(next)!.sleeve.receive(payload), nextHop: (d) => hop(id, d), drops, budget: 60_000 });
-      const tap = new MemoryTap(`tap-${id[0]}`);
+      const tap = vnetTap(`tap-${id[0]}`);
       sleeve.attach(VNI, tap);
       sleeve.setRoutes(VNI, table);
       nodes.set(id, { sleeve, tap, drops });
@@ -467,7 +605,7 @@ describe('Sleeves wired together', () => {
     const back = eth(macA, MAC_B, 200, 8);
     n.get(B)!.tap.inject([back]);
     expect(n.get(A)!.tap.written).toEqual([back]);
-    expect(n.get(A)!.sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 1, bytesOut: 302, framesIn: 1, bytesIn: 202 }));
+    expect(n.get(A)!.sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 1, bytesOut: 312, framesIn: 1, bytesIn: 212 }));
     expect([...n.values()].map((x) => x.drops.total)).toEqual([0, 0]);
   });
 
@@ -480,7 +618,7 @@ describe('Sleeves wired together', () => {
     expect(n.get(C)!.tap.written).toEqual([f]);
     expect(n.get(B)!.tap.written).toEqual([]);
     expect(n.get(B)!.sleeve.counters.relayed).toBe(1);
-    expect(n.get(C)!.sleeve.trafficByPeer().get(A)).toEqual(traffic({ framesIn: 1, bytesIn: 502 }));
+    expect(n.get(C)!.sleeve.trafficByPeer().get(A)).toEqual(traffic({ framesIn: 1, bytesIn: 512 }));
     const back = eth(LOCAL, MAC_C, 80, 3);
     n.get(C)!.tap.inject([back]);
     expect(n.get(A)!.tap.written).toEqual([back]);

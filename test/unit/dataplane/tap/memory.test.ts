@@ -9,6 +9,23 @@ describe('MemoryTap', () => {
     const t: TapDevice = new MemoryTap('mt0');
     expect(t.name).toBe('mt0');
     expect(new MemoryTap().name).toBe('memtap0');
+    expect(t.vnetHdr).toBe(0);
+  });
+
+  test('with virtio-net headers: frames carry them both ways, and the shortest is header + Ethernet header', () => {
+    const t = new MemoryTap('mt1', { vnetHdr: 10 });
+    expect(t.vnetHdr).toBe(10);
+    const got: Buffer[] = [];
+    t.start((p) => got.push(...unpackFrames(p)));
+    t.inject([frame(24, 1), frame(64000, 2)]);
+    expect(got).toEqual([frame(24, 1), frame(64000, 2)]);
+    expect(t.write(packFrames([frame(23), frame(24, 3), frame(14), frame(65535, 4)]))).toBe(2);
+    expect(t.written).toEqual([frame(24, 3), frame(65535, 4)]);
+    expect(t.stats()).toMatchObject({ framesOut: 2, dropsOut: 2, framesIn: 2, bytesIn: 64024 });
+  });
+
+  test('a virtio-net header size other than 0 or 10 is refused', () => {
+    expect(() => new MemoryTap('mt2', { vnetHdr: 12 })).toThrow(RangeError);
   });
 
   test('inject delivers a packed batch and its count to onBatch', () => {

@@ -48,6 +48,20 @@ describe('openTap', () => {
     expect(openTap('').name).toBe('tap0');
   });
 
+  test('virtio-net headers and offloads unless asked otherwise; what the kernel agreed to is kept', () => {
+    fake.open.mockImplementation((name: string, vnet: boolean) => ({
+      handle: { h: name }, name, vnetHdr: vnet ? 10 : 0, offloads: vnet ? 0x6f : 0, gsoMaxSize: vnet ? 65525 : 0,
+    }));
+    const t = openTap('wt-v');
+    expect(fake.open).toHaveBeenLastCalledWith('wt-v', true);
+    expect(t.vnetHdr).toBe(10);
+    expect(t.offloads).toEqual({ flags: 0x6f, gsoMaxSize: 65525 });
+    const p = openTap('wt-p', { vnetHdr: false });
+    expect(fake.open).toHaveBeenLastCalledWith('wt-p', false);
+    expect(p.vnetHdr).toBe(0);
+    expect(p.offloads).toEqual({ flags: 0, gsoMaxSize: 0 });
+  });
+
   test('no /dev/net/tun', () => {
     const e = openError(nativeError('ENOENT', 'open /dev/net/tun: No such file or directory', { errno: 2, syscall: 'open' }));
     expect(e).toMatchObject({ code: 'ENOTUN', errno: 2 });
