@@ -23,6 +23,7 @@ function program(): Command {
     .argument('[peers...]', 'other weft hosts to connect to')
     .option('--foreground', 'stay attached; log to stdout')
     .option('--name <name>', 'driver and IPAM driver name (socket /run/docker/plugins/<name>.sock)', DEFAULTS.name)
+    .option('--driver <name>', 'the driver and IPAM driver name in Docker (default: --name; a managed plugin: its reference, e.g. weft:latest)')
     .option('--state-dir <dir>', 'where weft keeps its state', DEFAULTS.stateDir)
     .option('--pid-file <file>', 'pid file', DEFAULTS.pidFile)
     .option('--log-file <file>', 'log file when in the background (default <state-dir>/weft.log)')
@@ -38,10 +39,12 @@ function program(): Command {
     .option('--nickname <name>', 'this peer\'s name in status (default: the hostname)')
     .option('--no-fastdp', 'no kernel VXLAN path: weft carries all traffic between hosts (the sleeve)')
     .option('--vxlan-port <port>', 'UDP port of the kernel VXLAN path, the same on every peer', String(DEFAULTS.vxlanPort))
+    .option('--remove-on-signal', 'SIGTERM/SIGINT also take weft\'s devices out of the kernel, as weft stop does (a managed plugin)')
     .action(async (peers: string[], opts: Record<string, unknown>) => {
       await launch(peers, {
         foreground: opts.foreground === true,
         name: opts.name as string,
+        driver: opts.driver as string | undefined,
         stateDir: opts.stateDir as string,
         pidFile: opts.pidFile as string,
         logFile: opts.logFile as string | undefined,
@@ -57,6 +60,7 @@ function program(): Command {
         nickname: opts.nickname as string | undefined,
         fastdp: opts.fastdp !== false,
         vxlanPort: opts.vxlanPort as string,
+        removeOnSignal: opts.removeOnSignal === true,
       });
     });
 

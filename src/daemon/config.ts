@@ -10,6 +10,8 @@ import { LOG_LEVELS, type LogLevel } from '../util/log';
 export interface Config {
   /** driver and IPAM driver name; the socket is /run/docker/plugins/<name>.sock */
   name: string;
+  /** the name Docker knows the driver and IPAM driver by: `name`, or a managed plugin's reference (weft:latest) */
+  driver: string;
   socketPath: string;
   stateDir: string;
   pidFile: string;
@@ -36,6 +38,8 @@ export interface Config {
   fastdp: boolean;
   /** UDP port of the kernel VXLAN path, the same on every peer */
   vxlanPort: number;
+  /** SIGTERM/SIGINT also take weft's devices out of the kernel (a managed plugin: `docker plugin disable` is a SIGTERM) */
+  removeOnSignal: boolean;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +60,7 @@ export const DEFAULTS = {
 
 export interface RawOptions {
   name?: string;
+  driver?: string;
   stateDir?: string;
   pidFile?: string;
   logFile?: string;
@@ -72,6 +77,7 @@ export interface RawOptions {
   nickname?: string;
   fastdp?: boolean;
   vxlanPort?: string;
+  removeOnSignal?: boolean;
 }
 
 export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env): Config {
@@ -85,6 +91,7 @@ export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env)
   const stateDir = path.resolve(o.stateDir ?? DEFAULTS.stateDir);
   return {
     name,
+    driver: driverOption(o.driver ?? name),
     socketPath: `/run/docker/plugins/${name}.sock`,
     stateDir,
     pidFile: path.resolve(o.pidFile ?? DEFAULTS.pidFile),
@@ -103,7 +110,16 @@ export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env)
     nickname: nicknameOption(o.nickname ?? os.hostname()),
     fastdp: o.fastdp ?? true,
     vxlanPort: o.vxlanPort === undefined ? DEFAULTS.vxlanPort : portOption(o.vxlanPort, '--vxlan-port'),
+    removeOnSignal: o.removeOnSignal === true,
   };
+}
+
+/** a driver name as Docker has it: a plain name, or a managed plugin's reference ([registry/]repo[:tag]) */
+function driverOption(v: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]*(?::\d{1,5})?(?:\/[a-z0-9][a-z0-9._-]*)*(?::[\w][\w.-]{0,127})?$/.test(v) || v.length > 255) {
+    throw new ConfigError(`--driver ${JSON.stringify(v)}: a driver name or plugin reference, e.g. weft or weft:latest`);
+  }
+  return v;
 }
 
 function portOption(v: string | undefined, flag = '--port'): number {

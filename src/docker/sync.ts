@@ -10,7 +10,10 @@ import type { DockerClient } from './client';
 import { type DefaultNetworkState, ensureDefaultNetwork } from './defaultNetwork';
 
 export interface DockerSyncOptions {
+  /** the default network's name */
   name: string;
+  /** the driver and IPAM driver name Docker knows weft by */
+  driver: string;
   defaultSubnet: Cidr;
   createDefaultNetwork: boolean;
   intervalMs: number;
@@ -52,7 +55,7 @@ export class DockerSync {
     if (this.reachable) {
       try {
         if (this.defaultNetwork.state !== 'ready' && this.defaultNetwork.state !== 'disabled') {
-          this.defaultNetwork = await ensureDefaultNetwork(this.docker, this.o.name, this.o.name, this.o.defaultSubnet);
+          this.defaultNetwork = await ensureDefaultNetwork(this.docker, this.o.name, this.o.driver, this.o.defaultSubnet);
           if (this.defaultNetwork.state === 'mismatch') this.log.warn(this.defaultNetwork.detail);
           else if (this.defaultNetwork.state === 'ready') this.log.info({ network: this.o.name, created: this.defaultNetwork.created }, 'default network ready');
         }

@@ -30,7 +30,7 @@ export async function launch(peers: string[], o: LaunchOptions): Promise<void> {
 /** the background daemon is this same command with --foreground and the options as given */
 export function daemonArgs(o: RawOptions): string[] {
   const flags: Array<[keyof RawOptions, string]> = [
-    ['name', '--name'], ['stateDir', '--state-dir'], ['pidFile', '--pid-file'], ['logFile', '--log-file'], ['statusAddr', '--status-addr'],
+    ['name', '--name'], ['driver', '--driver'], ['stateDir', '--state-dir'], ['pidFile', '--pid-file'], ['logFile', '--log-file'], ['statusAddr', '--status-addr'],
     ['ipallocRange', '--ipalloc-range'], ['ipallocDefaultSubnet', '--ipalloc-default-subnet'], ['mtu', '--mtu'], ['logLevel', '--log-level'],
     ['port', '--port'], ['advertise', '--advertise'], ['nickname', '--nickname'], ['vxlanPort', '--vxlan-port'],
   ];
@@ -41,6 +41,7 @@ export function daemonArgs(o: RawOptions): string[] {
   }
   if (o.defaultNetwork === false) args.push('--no-default-network');
   if (o.fastdp === false) args.push('--no-fastdp');
+  if (o.removeOnSignal === true) args.push('--remove-on-signal');
   // the password goes by environment, never on a command line others can read in ps
   return [...args, ...(o.peers ?? [])];
 }
@@ -57,7 +58,7 @@ async function foreground(config: Config): Promise<void> {
     const onSignal = () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      void daemon.stop({ keep: true });
+      void daemon.stop({ keep: !config.removeOnSignal });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -9,3 +9,7 @@ test('the background daemon gets the options it was launched with', () => {
   // and they mean the same configuration
   expect(buildConfig(o, {})).toEqual(buildConfig({ ...o }, {}));
 });
+
+test('--driver and --remove-on-signal reach the background daemon', () => {
+  expect(daemonArgs({ driver: 'weft:latest', removeOnSignal: true, peers: ['192.168.1.2'] })).toEqual(['--driver', 'weft:latest', '--remove-on-signal', '192.168.1.2']);
+});

@@ -37,6 +37,8 @@ test.each([
   [{ statusAddr: 'localhost' }, /--status-addr/],
   [{ statusAddr: '127.0.0.1:99999' }, /--status-addr/],
   [{ name: 'Weft!' }, /--name/],
+  [{ driver: 'weft latest' }, /--driver/],
+  [{ driver: 'Weft:latest' }, /--driver/],
 ])('%j is refused in one line', (o, msg) => {
   let err: unknown;
   try {
@@ -71,4 +73,16 @@ test('mesh options', () => {
   ] as const) {
     expect(() => buildConfig(o as Record<string, unknown>, {})).toThrow(msg);
   }
+});
+
+test('--driver: Docker\'s name for the driver (a managed plugin\'s reference); --remove-on-signal', () => {
+  const c = buildConfig({}, {});
+  expect(c.driver).toBe('weft');
+  expect(c.removeOnSignal).toBe(false);
+  expect(buildConfig({ name: 'wf2' }, {}).driver).toBe('wf2');
+  const p = buildConfig({ driver: 'weft:latest', removeOnSignal: true }, {});
+  expect(p.driver).toBe('weft:latest');
+  expect(p.socketPath).toBe('/run/docker/plugins/weft.sock');
+  expect(p.removeOnSignal).toBe(true);
+  expect(buildConfig({ driver: 'registry.example:5000/team/weft:0.1.0' }, {}).driver).toBe('registry.example:5000/team/weft:0.1.0');
 });
