@@ -88,10 +88,13 @@ export class FakeNetlink implements Netlink {
       if (spec.name === spec.peerName) throw NetlinkError.of('EEXIST', op);
       const mtu = spec.mtu ?? 1500;
       // the kernel registers the peer first, so it gets the lower ifindex
+      const master = spec.master === undefined ? undefined : this.need(spec.master, op);
+      if (master && master.kind !== 'bridge') throw NetlinkError.of('EOPNOTSUPP', op);
       const p = this.add({ name: spec.peerName, kind: 'veth', mtu, mac: this.mac(spec.peerMac), up: false });
-      const h = this.add({ name: spec.name, kind: 'veth', mtu, mac: this.mac(spec.mac), up: false });
+      const h = this.add({ name: spec.name, kind: 'veth', mtu, mac: this.mac(spec.mac), up: spec.up ?? false });
       p.peerIndex = h.index;
       h.peerIndex = p.index;
+      if (master) this.enslave(h, master);
     });
   }
 

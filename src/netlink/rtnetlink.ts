@@ -45,9 +45,13 @@ export class RtNetlink implements Netlink {
   }
 
   createVeth(spec: VethSpec): Promise<void> {
+    const op = `create veth ${spec.name} peer ${spec.peerName}`;
     const peer = { name: spec.peerName, ...opt('mtu', spec.mtu), ...opt('mac', spec.peerMac) };
-    return this.create(`create veth ${spec.name} peer ${spec.peerName}`, {
-      name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), info: { kind: 'veth', peer },
+    return run(op, async () => {
+      const master = spec.master === undefined ? undefined : await this.ifindex(spec.master, op);
+      await this.sendCreate(op, {
+        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), ...opt('master', master), ...opt('up', spec.up), info: { kind: 'veth', peer },
+      });
     });
   }
 

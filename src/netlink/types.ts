@@ -32,6 +32,8 @@ export interface VethSpec {
   mtu?: number;
   mac?: string;          // host end
   peerMac?: string;
+  master?: string;       // the host end's bridge, set in the same request
+  up?: boolean;          // the host end only; Docker brings the peer up in the container
 }
 export interface VxlanSpec {
   name: string;

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { type Cidr, contains, formatCidr, formatIp, parseCidr } from '../addr/cidr';
-import { NetlinkError } from '../netlink/errors';
+import { isNetlinkError, NetlinkError } from '../netlink/errors';
 import { ensureAddress, ensureBridge, removeLink } from '../netlink/ensure';
 import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';
@@ -198,13 +198,17 @@ export class Networks {
   /** makes the kernel match an endpoint record: the pair exists, host end on the bridge and up */
   async applyEndpoint(net: NetworkRecord, rec: EndpointRecord): Promise<void> {
     const nl = this.d.netlink;
-    const host = await nl.getLink(rec.hostVeth);
-    if (!host) {
-      // the container end may be left over on its own (e.g. returned by Docker after a crash)
-      await removeLink(nl, rec.containerVeth);
-      await nl.createVeth({ name: rec.hostVeth, peerName: rec.containerVeth, mtu: net.mtu, peerMac: rec.mac });
+    const create = () => nl.createVeth({ name: rec.hostVeth, peerName: rec.containerVeth, mtu: net.mtu, peerMac: rec.mac, master: net.bridge, up: true });
+    // the common case in one round trip: a new pair, made up and on the bridge
+    try {
+      return await create();
+    } catch (e) {
+      if (!isNetlinkError(e, 'EEXIST')) throw e;
     }
-    await nl.setLink(rec.hostVeth, { master: net.bridge, mtu: net.mtu, up: true });
+    if (await nl.getLink(rec.hostVeth)) return nl.setLink(rec.hostVeth, { master: net.bridge, mtu: net.mtu, up: true });
+    // the container end alone is left over (e.g. returned by Docker after a crash)
+    await removeLink(nl, rec.containerVeth);
+    await create();
   }
 
   deleteEndpoint(networkId: string, endpointId: string): Promise<void> {

@@ -174,6 +174,23 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         expect(await probe.link(a)).toBeUndefined();
       });
 
+      test('veth made up and on its bridge in one request; the peer stays down; a missing bridge makes nothing', async () => {
+        const br = dev('br');
+        const [a, b] = [dev('va'), dev('vb')];
+        await nl.createBridge({ name: br });
+        await nl.createVeth({ name: a, peerName: b, mtu: 1400, master: br, up: true });
+        const bridge = await nl.getLink(br);
+        expect(await nl.getLink(a)).toMatchObject({ up: true, mtu: 1400, masterIndex: bridge?.index });
+        expect(await probe.link(a)).toMatchObject({ master: br, up: true });
+        expect(await nl.getLink(b)).toMatchObject({ up: false });
+        expect((await nl.getLink(b))?.masterIndex).toBeUndefined();
+
+        const [c, d] = [dev('vc'), dev('vd')];
+        expect((await netlinkError(nl.createVeth({ name: c, peerName: d, master: dev('nobr'), up: true }))).code).toBe('ENODEV');
+        expect(await nl.getLink(c)).toBeUndefined();
+        expect(await nl.getLink(d)).toBeUndefined();
+      });
+
       test('deleting a bridge releases its ports', async () => {
         const br = dev('br');
         const [a, b] = [dev('va'), dev('vb')];

@@ -50,7 +50,8 @@ export type LinkKindSpec =
   | { kind: 'veth'; peer: { name: string; mtu?: number; mac?: string } }
   | { kind: 'vxlan'; vni: number; port: number; local?: string; link?: number; learning: boolean; proxy?: boolean };
 
-export interface NewLinkRequest { name: string; mtu?: number; mac?: string; info: LinkKindSpec }
+/** master (an ifindex) and up apply to the new link itself, never to a veth's peer */
+export interface NewLinkRequest { name: string; mtu?: number; mac?: string; master?: number; up?: boolean; info: LinkKindSpec }
 
 /**
  * The kernel's dev_valid_name() (EINVAL otherwise), plus no '%': the kernel would treat "x%d" as a
@@ -95,7 +96,10 @@ export function encodeNewLink(req: NewLinkRequest): Buffer {
   const data = infoData(req.info);
   const linkinfo = [encodeAttr(IFLA_INFO_KIND, cstr(req.info.kind))];
   if (data.length > 0) linkinfo.push(encodeNested(IFLA_INFO_DATA, data));
-  return Buffer.concat([encodeIfinfomsg(), ...commonAttrs(req), encodeNested(IFLA_LINKINFO, linkinfo)]);
+  // made up and on its bridge in the same message: one round trip instead of three (create, look up, set)
+  const head = req.up ? encodeIfinfomsg({ flags: IFF_UP, change: IFF_UP }) : encodeIfinfomsg();
+  const master = req.master === undefined ? [] : [encodeAttr(IFLA_MASTER, u32(req.master))];
+  return Buffer.concat([head, ...commonAttrs(req), ...master, encodeNested(IFLA_LINKINFO, linkinfo)]);
 }
 
 export interface SetLinkRequest { index: number; up?: boolean; mtu?: number; mac?: string; master?: number }

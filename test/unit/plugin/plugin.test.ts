@@ -80,6 +80,34 @@ test('the whole lifecycle Docker drives, and nothing left after', async () => {
   expect(h.firewall.allowed.size).toBe(0);
 });
 
+test('a new endpoint costs one kernel change: the veth pair made up and on the bridge at once', async () => {
+  const { poolId } = await createNetwork();
+  const before = h.netlink.calls.length;
+  await runContainer(poolId, '10.40.0.60');
+  const mutations = h.netlink.calls.slice(before).filter((c) => c.op !== 'getLink' && c.op !== 'listLinks');
+  expect(mutations).toEqual([{ op: 'createVeth', args: expect.objectContaining({ master: `weft-${NET.slice(0, 10)}`, up: true }) }]);
+});
+
+test('CreateEndpoint gets past leftovers: a lone container end, or the whole pair off its bridge', async () => {
+  const { poolId } = await createNetwork();
+  const cont = `wfc${EP.slice(0, 12)}`;
+  const host = `wfh${EP.slice(0, 12)}`;
+  await h.netlink.createBridge({ name: cont }); // a device of the container end's name, as a crash might leave
+  const c = await runContainer(poolId, '10.40.0.61');
+  expect(c.endpoint!.json).toEqual({});
+  expect((await h.netlink.getLink(cont))?.kind).toBe('veth');
+  const bridge = await h.netlink.getLink(`weft-${NET.slice(0, 10)}`);
+  expect(await h.netlink.getLink(host)).toMatchObject({ up: true, masterIndex: bridge!.index });
+
+  // the pair still there (a record lost, say) but released and down: taken over as it is
+  const other = 'c'.repeat(64);
+  const [oh, oc] = [`wfh${other.slice(0, 12)}`, `wfc${other.slice(0, 12)}`];
+  await h.netlink.createVeth({ name: oh, peerName: oc });
+  const d = await runContainer(poolId, '10.40.0.62', '02:42:0a:28:00:33', other);
+  expect(d.endpoint!.json).toEqual({});
+  expect(await h.netlink.getLink(oh)).toMatchObject({ up: true, masterIndex: bridge!.index });
+});
+
 test('deletes of things already gone succeed', async () => {
   for (const [m, body] of [
     ['/NetworkDriver.DeleteNetwork', { NetworkID: NET }],
