@@ -22,6 +22,8 @@ export interface PeerStatus extends PeerInfo {
   id: PeerId;
   state: PeerState;
   lastHeard?: number;
+  /** when silence made it dead (a dead peer heard before) */
+  deadSince?: number;
   rttMs?: number;
 }
 
@@ -72,6 +74,10 @@ export class Membership {
     if (c) c.rttMs = c.rttMs === undefined ? ms : Math.round((c.rttMs * 7 + ms) / 8 * 10) / 10;
   }
 
+  rttOf(id: PeerId): number | undefined {
+    return this.contacts.get(id)?.rttMs;
+  }
+
   state(id: PeerId, now: number): PeerState {
     const last = this.contacts.get(id)?.lastHeard;
     if (last === undefined) return 'dead';
@@ -86,12 +92,14 @@ export class Membership {
 
   status(id: PeerId, info: PeerInfo, now: number): PeerStatus {
     const c = this.contacts.get(id);
+    const state = this.state(id, now);
     return {
       id,
       nickname: info.nickname,
       addr: this.addrOf(id, info.addr) ?? info.addr,
-      state: this.state(id, now),
+      state,
       ...(c?.lastHeard !== undefined ? { lastHeard: c.lastHeard } : {}),
+      ...(state === 'dead' && c?.lastHeard !== undefined ? { deadSince: c.lastHeard + this.times.deadMs } : {}),
       ...(c?.rttMs !== undefined ? { rttMs: c.rttMs } : {}),
     };
   }

@@ -35,6 +35,10 @@ export interface MeshOptions {
 /** dead after 5 missed heartbeats: within 3 s of the last one whenever it went (the product's promise) */
 export const DEFAULT_MESH_TIMES = { heartbeatMs: 500, suspectMs: 1500, deadMs: 2500, antiEntropyMs: 1000, fanout: 3 };
 
+/** every this many heartbeats, one asks for an ack: a round-trip time per peer every 2 s */
+const RTT_EVERY = 4;
+const EMPTY = Buffer.alloc(0);
+
 export interface MeshCrypto {
   sealer: Sealer;
   opener: Opener;
@@ -49,6 +53,7 @@ export class Mesh implements Link {
   readonly peersChannel: SegmentChannel<PeerInfo>;
   readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   private timers: TimerHandle[] = [];
+  private beats = 0;
   private readonly handlers = new Map<number, (sender: PeerId, payload: Buffer) => void>();
   private readonly rejectedFrom = new Map<Addr, number>();
 
@@ -134,18 +139,22 @@ export class Mesh implements Link {
   }
 
   private heartbeat(): void {
-    const payload = this.heartbeatPayload();
+    // a heartbeat alone proves liveness; only every RTT_EVERY-th asks for an ack (a round-trip time),
+    // which halves the datagrams of an idle mesh, where heartbeats to every peer are most of the traffic
+    const timed = this.heartbeatPayload();
+    const round = this.beats++ % RTT_EVERY === 0;
     const sent = new Set<Addr>();
     for (const s of this.peersChannel.all()) {
       if (s.writer === this.self || s.data.removed) continue;
       const addr = this.membership.addrOf(s.writer, s.data.addr);
       if (addr && !sent.has(addr)) {
         sent.add(addr);
-        this.sendTo(addr, MessageType.Heartbeat, payload);
+        // a peer without a round-trip time yet (new, or never answered) is asked at once
+        this.sendTo(addr, MessageType.Heartbeat, round || this.membership.rttOf(s.writer) === undefined ? timed : EMPTY);
       }
     }
-    // addresses the user named whose peer we do not know yet
-    for (const addr of this.membership.configuredTargets()) if (!sent.has(addr)) this.sendTo(addr, MessageType.Heartbeat, payload);
+    // addresses the user named whose peer we do not know yet: always answered, the answer introduces it
+    for (const addr of this.membership.configuredTargets()) if (!sent.has(addr)) this.sendTo(addr, MessageType.Heartbeat, timed);
   }
 
   /** 8 bytes: the send time, echoed in the ack for the round-trip time */
@@ -173,6 +182,7 @@ export class Mesh implements Link {
     }
     switch (env.type) {
       case MessageType.Heartbeat:
+        if (env.payload.length === 0) return; // no ack wanted
         return this.sendTo(from, MessageType.HeartbeatAck, env.payload);
       case MessageType.HeartbeatAck: {
         const t = env.payload.length === 8 ? env.payload.readDoubleBE(0) : NaN;

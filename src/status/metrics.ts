@@ -25,7 +25,9 @@ export class Metrics {
 
   constructor(s: MetricsSources) {
     const r = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'weft_' });
+    // the event-loop lag sampler wakes the loop at this period: prom-client's 10 ms default was
+    // most of an idle daemon's CPU (100 wake-ups a second), which adds up with many daemons on a host
+    collectDefaultMetrics({ register: this.registry, prefix: 'weft_', eventLoopMonitoringPrecision: 200 });
     this.calls = new Counter({ name: 'weft_plugin_calls_total', help: 'libnetwork plugin calls by method and outcome', labelNames: ['method', 'outcome'], registers: r });
     this.latency = new Histogram({
       name: 'weft_plugin_call_duration_seconds', help: 'time to answer a plugin call', labelNames: ['method'], registers: r,

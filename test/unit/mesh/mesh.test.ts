@@ -22,11 +22,18 @@ test('a cut-off peer is marked dead within 3 s and comes back by itself', () => 
   ms[2].connect(addrOf(0));
   sim.run(2000);
   sim.net.partition([addrOf(2)], [addrOf(0), addrOf(1)]);
+  const cut = sim.scheduler.now();
   sim.run(3100);
-  expect(ms[0].peers().find((p) => p.id === idOf(2))?.state).toBe('dead');
+  const gone = ms[0].peers().find((p) => p.id === idOf(2));
+  expect(gone?.state).toBe('dead');
+  // dead since its last heartbeat plus the dead time: after the cut, within 3 s of it
+  expect(gone?.deadSince).toBe(gone!.lastHeard! + 2500);
+  expect(gone!.deadSince! - cut).toBeGreaterThan(0);
+  expect(gone!.deadSince! - cut).toBeLessThanOrEqual(3000);
   expect(ms[2].alivePeers()).toEqual([]);
   sim.net.heal();
   sim.run(1500);
+  expect(ms[0].peers().find((p) => p.id === idOf(2))?.deadSince).toBeUndefined();
   expect(alive(ms[0].alivePeers())).toEqual([idOf(1), idOf(2)]);
   expect(alive(ms[2].alivePeers())).toEqual([idOf(0), idOf(1)]);
 });
@@ -102,3 +109,20 @@ test('200 peers with loss, duplication and reordering converge on membership; pa
   const lonely = sim.meshes.filter((m) => m.alivePeers().length < N - 1 - 10);
   expect(lonely).toHaveLength(0);
 }, 120_000);
+
+test('an idle mesh acks one heartbeat in four: liveness from every heartbeat, a round-trip time every 2 s', () => {
+  const sim = simulate();
+  const ms = [0, 1, 2].map((i) => sim.add(i));
+  ms[1].connect(addrOf(0));
+  ms[2].connect(addrOf(0));
+  sim.run(3000);
+  const before = ms.map((m) => m.traffic.framesOut);
+  sim.run(8000);
+  const sent = ms.map((m, i) => m.traffic.framesOut - before[i]);
+  // per peer in 8 s: 2 peers × 16 heartbeats, 2 × 4 acks, 8 anti-entropy digests (and a reply now and then)
+  for (const n of sent) {
+    expect(n).toBeGreaterThanOrEqual(48);
+    expect(n).toBeLessThanOrEqual(52);
+  }
+  for (const m of ms) expect(m.peers().every((p) => p.state === 'alive' && p.rttMs !== undefined)).toBe(true);
+});
