@@ -16,12 +16,14 @@ import { median } from './lib/result';
 const TCPRR = '/var/cache/weft-lab/tcprr';
 const OVERLAY = 'benchovl';
 
-interface Mode {
+/** a server container on h2 that a client container on h1 measures against */
+interface Target {
   name: string;
-  /** the --net of the containers */
+  /** the --net of both containers */
   net: string;
-  setUp(): Promise<void>;
-  tearDown(): Promise<void>;
+  /** the server container */
+  server: string;
+  ip: string;
 }
 
 interface Figures {
@@ -29,6 +31,20 @@ interface Figures {
   pingMs: number;
   rrP50Us: number;
   rrP99Us: number;
+}
+
+/**
+ * Modes compared with each other run in one phase, their iperf3 rounds
+ * interleaved (A B C A B C …), so the machine's drift over minutes falls on all
+ * of them alike. The underlay runs in every phase, and each weft mode is
+ * compared with the underlay of its own phase.
+ */
+interface Phase {
+  label: string;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /** name → --net */
+  modes: Array<[string, string]>;
 }
 
 export const bench: BenchModule = {
@@ -43,58 +59,76 @@ export const bench: BenchModule = {
     await leaveSwarm();
     const h1 = await hostIp('h1');
 
-    const weft = (flags: string, env = ''): Pick<Mode, 'setUp' | 'tearDown'> => ({
-      async setUp() {
-        await shOk('h1', `${env} bin/weft launch ${flags}`);
-        await shOk('h2', `${env} bin/weft launch ${flags} ${h1}`);
-        const want = flags.includes('no-fastdp') || env ? 'sleeve' : 'fastdp';
-        await waitFor(`weft ${want}`, 15_000, async () => (await shOk('h1', 'bin/weft status --json')).includes(`"mode": "${want}"`));
-      },
-      async tearDown() {
-        for (const h of ['h1', 'h2']) await resetWeft(h);
-      },
-    });
-    const modes: Mode[] = [
-      { name: 'underlay', net: 'host', setUp: async () => undefined, tearDown: async () => undefined },
-      { name: 'weft fastdp', net: 'weft', ...weft('') },
-      { name: 'weft sleeve', net: 'weft', ...weft('--no-fastdp') },
-      { name: 'weft sleeve, encrypted', net: 'weft', ...weft('', 'WEFT_PASSWORD=bench-password-1') },
+    const weft = async (flags: string, env = '') => {
+      await shOk('h1', `${env} bin/weft launch ${flags}`);
+      await shOk('h2', `${env} bin/weft launch ${flags} ${h1}`);
+      const want = flags.includes('no-fastdp') || env ? 'sleeve' : 'fastdp';
+      await waitFor(`weft ${want}`, 15_000, async () => (await shOk('h1', 'bin/weft status --json')).includes(`"mode": "${want}"`));
+    };
+    const stopWeft = async () => {
+      for (const h of ['h1', 'h2']) await resetWeft(h);
+    };
+    const phases: Phase[] = [
       {
-        name: 'Docker overlay', net: OVERLAY,
+        label: 'kernel paths',
         async setUp() {
-          const token = (await docker('h1', ['swarm', 'init', '--advertise-addr', h1])).match(/--token (\S+)/)?.[1];
-          if (!token) throw new Error('swarm init gave no join token');
-          await docker('h2', ['swarm', 'join', '--token', token, `${h1}:2377`]);
-          await docker('h1', ['network', 'create', '-d', 'overlay', '--attachable', OVERLAY]);
+          await weft('');
+          await swarmOverlay(h1);
+          await docker('h1', ['network', 'create', '-d', 'bridge', USER_BRIDGE]);
         },
-        tearDown: leaveSwarm,
+        async tearDown() {
+          await sh('h1', `/usr/bin/docker network rm ${USER_BRIDGE} >/dev/null 2>&1; true`);
+          await leaveSwarm();
+          await stopWeft();
+        },
+        modes: [['underlay', 'host'], ['weft fastdp', 'weft'], ['Docker overlay', OVERLAY]],
       },
+      { label: 'sleeve', setUp: () => weft('--no-fastdp'), tearDown: stopWeft, modes: [['underlay', 'host'], ['weft sleeve', 'weft']] },
+      { label: 'encrypted sleeve', setUp: () => weft('', 'WEFT_PASSWORD=bench-password-1'), tearDown: stopWeft, modes: [['underlay', 'host'], ['weft sleeve, encrypted', 'weft']] },
     ];
 
-    const results: BenchResult[] = [];
     const figures = new Map<string, Figures>();
-    const starts = new Map<string, number[]>();
-    for (const m of modes) {
-      ctx.log(`dataplane: ${m.name}`);
-      await m.setUp();
+    /** per weft mode: the underlay figures of its phase */
+    const underlayOf = new Map<string, Figures>();
+    let starts: Map<string, number[]> | undefined;
+    for (const ph of phases) {
+      ctx.log(`dataplane: ${ph.label} (${ph.modes.map(([n]) => n).join(', ')})`);
       try {
-        figures.set(m.name, await measure(m, runs, seconds));
-        if (m.name !== 'underlay' && m.name !== 'weft sleeve' && m.name !== 'weft sleeve, encrypted') {
-          starts.set(m.name === 'weft fastdp' ? 'weft' : m.name, await startTimes(m.net, ctx.quick ? 3 : 7));
+        await ph.setUp();
+        const targets: Target[] = [];
+        for (const [name, net] of ph.modes) targets.push(await startServer(name, net));
+        const got = await measure(targets, runs, seconds);
+        const under = got.get('underlay')!;
+        for (const [name, f] of got) {
+          if (name === 'underlay') {
+            if (!figures.has('underlay')) figures.set('underlay', f);
+          } else {
+            figures.set(name, f);
+            if (name.startsWith('weft')) underlayOf.set(name, under);
+          }
         }
+        if (ph.label === 'kernel paths') starts = await startTimes(['weft', 'bridge', USER_BRIDGE, OVERLAY], ctx.quick ? 3 : 7);
       } catch (e) {
-        ctx.log(`dataplane: ${m.name} failed: ${(e as Error).message}`);
+        ctx.log(`dataplane: ${ph.label} failed: ${(e as Error).message}`);
       } finally {
         await cleanContainers();
-        await m.tearDown();
+        await ph.tearDown();
       }
     }
-    starts.set('bridge', await startTimes('bridge', ctx.quick ? 3 : 7));
-    results.push(...report(figures, starts));
+    const results = report(figures, underlayOf, starts ?? new Map());
     results.push(await encryptedOverlay(h1));
     return results;
   },
 };
+
+const USER_BRIDGE = 'benchbr';
+
+async function swarmOverlay(h1: string): Promise<void> {
+  const token = (await docker('h1', ['swarm', 'init', '--advertise-addr', h1])).match(/--token (\S+)/)?.[1];
+  if (!token) throw new Error('swarm init gave no join token');
+  await docker('h2', ['swarm', 'join', '--token', token, `${h1}:2377`]);
+  await docker('h1', ['network', 'create', '-d', 'overlay', '--attachable', OVERLAY]);
+}
 
 function buildTcprr(): void {
   const src = path.join(__dirname, '..', '..', '..', 'scripts', 'bench', 'tools', 'tcprr.c');
@@ -104,36 +138,53 @@ function buildTcprr(): void {
   execFileSync('gcc', ['-O2', '-static', '-o', TCPRR, from]);
 }
 
-async function measure(m: Mode, runs: number, seconds: number): Promise<Figures> {
-  // the server: iperf3 and the request/response echo, in one container on h2
-  await docker('h2', ['run', '-d', '--name', 'bench-srv', '--net', m.net, '-v', `${TCPRR}:/tcprr:ro`, 'lab/iperf3', 'sh', '-c', 'iperf3 -s -D; exec /tcprr -s 7100']);
-  const ip = m.net === 'host' ? await hostIp('h2') : (await docker('h2', ['inspect', '-f', `{{.NetworkSettings.Networks.${m.net}.IPAddress}}`, 'bench-srv'])).trim();
-  const run = (args: string[], timeoutMs = 120_000) => docker('h1', ['run', '--rm', '--net', m.net, '-v', `${TCPRR}:/tcprr:ro`, 'lab/iperf3', ...args], timeoutMs);
-  await waitFor(`${m.name}: server reachable`, 20_000, async () => (await sh('h1', ['/usr/bin/docker', 'run', '--rm', '--net', m.net, 'lab/busybox', 'ping', '-c', '1', '-W', '1', ip])).code === 0);
-  const gbits: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const j = JSON.parse(await run(['iperf3', '-c', ip, '-t', String(seconds), '-J'])) as { end?: { sum_received?: { bits_per_second?: number } } };
-    const bps = j.end?.sum_received?.bits_per_second;
-    if (!bps) throw new Error(`${m.name}: iperf3 gave no result`);
-    gbits.push(bps / 1e9);
-  }
-  const ping = await run(['ping', '-c', '50', '-i', '0.02', ip]);
-  const avg = /= [\d.]+\/([\d.]+)\//.exec(ping)?.[1];
-  const rr = await run(['/tcprr', '-c', ip, '7100', '5000']);
-  const p50 = /p50_us=([\d.]+)/.exec(rr)?.[1];
-  const p99 = /p99_us=([\d.]+)/.exec(rr)?.[1];
-  if (!avg || !p50 || !p99) throw new Error(`${m.name}: no latency figures in\n${ping}\n${rr}`);
-  return { gbits, pingMs: Number(avg), rrP50Us: Number(p50), rrP99Us: Number(p99) };
+/** the server on h2: iperf3 and the request/response echo in one container (on the host's ports for the underlay) */
+async function startServer(name: string, net: string): Promise<Target> {
+  const server = `bench-srv-${net}`;
+  await docker('h2', ['run', '-d', '--name', server, '--net', net, '-v', `${TCPRR}:/tcprr:ro`, 'lab/iperf3', 'sh', '-c', 'iperf3 -s -D; exec /tcprr -s 7100']);
+  const ip = net === 'host' ? await hostIp('h2') : (await docker('h2', ['inspect', '-f', `{{.NetworkSettings.Networks.${net}.IPAddress}}`, server])).trim();
+  await waitFor(`${name}: server reachable`, 20_000, async () => (await sh('h1', ['/usr/bin/docker', 'run', '--rm', '--net', net, 'lab/busybox', 'ping', '-c', '1', '-W', '1', ip])).code === 0);
+  return { name, net, server, ip };
 }
 
-/** wall time of `docker run --rm … true` inside h1, ms, measured in the host so the lab's own overhead stays out */
-async function startTimes(net: string, n: number): Promise<number[]> {
-  const out = await shOk('h1', `for i in $(seq ${n}); do s=$(date +%s%N); /usr/bin/docker run --rm --net ${net} lab/busybox true >/dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); done`, 300_000);
-  return out.trim().split('\n').map(Number);
+async function measure(targets: Target[], runs: number, seconds: number): Promise<Map<string, Figures>> {
+  const run = (t: Target, args: string[], timeoutMs = 120_000) => docker('h1', ['run', '--rm', '--net', t.net, '-v', `${TCPRR}:/tcprr:ro`, 'lab/iperf3', ...args], timeoutMs);
+  const gbits = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const t of targets) {
+      const j = JSON.parse(await run(t, ['iperf3', '-c', t.ip, '-t', String(seconds), '-J'])) as { end?: { sum_received?: { bits_per_second?: number } } };
+      const bps = j.end?.sum_received?.bits_per_second;
+      if (!bps) throw new Error(`${t.name}: iperf3 gave no result`);
+      gbits.get(t.name)!.push(bps / 1e9);
+    }
+  }
+  const out = new Map<string, Figures>();
+  for (const t of targets) {
+    const ping = await run(t, ['ping', '-c', '50', '-i', '0.02', t.ip]);
+    const avg = /= [\d.]+\/([\d.]+)\//.exec(ping)?.[1];
+    const rr = await run(t, ['/tcprr', '-c', t.ip, '7100', '5000']);
+    const p50 = /p50_us=([\d.]+)/.exec(rr)?.[1];
+    const p99 = /p99_us=([\d.]+)/.exec(rr)?.[1];
+    if (!avg || !p50 || !p99) throw new Error(`${t.name}: no latency figures in\n${ping}\n${rr}`);
+    out.set(t.name, { gbits: gbits.get(t.name)!, pingMs: Number(avg), rrP50Us: Number(p50), rrP99Us: Number(p99) });
+  }
+  return out;
+}
+
+/** wall time of `docker run --rm … true` inside h1, ms, measured in the host so the lab's own overhead stays out; the networks take turns */
+async function startTimes(nets: string[], n: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>(nets.map((net) => [net, []]));
+  for (let i = 0; i < n; i++) {
+    for (const net of nets) {
+      const ms = await shOk('h1', `s=$(date +%s%N); /usr/bin/docker run --rm --net ${net} lab/busybox true >/dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`, 120_000);
+      out.get(net)!.push(Number(ms.trim()));
+    }
+  }
+  return out;
 }
 
 async function cleanContainers(): Promise<void> {
-  for (const h of ['h1', 'h2']) await sh(h, '/usr/bin/docker rm -f bench-srv >/dev/null 2>&1; true');
+  for (const h of ['h1', 'h2']) await sh(h, '/usr/bin/docker rm -f $(/usr/bin/docker ps -aq --filter name=bench-srv) >/dev/null 2>&1; true');
 }
 
 async function leaveSwarm(): Promise<void> {
@@ -161,22 +212,26 @@ async function encryptedOverlay(h1: string): Promise<BenchResult> {
   return { group: 'throughput', name: 'Docker overlay, encrypted', value: NaN, unit: 'Gbit/s', better: 'higher', note };
 }
 
-function report(f: Map<string, Figures>, starts: Map<string, number[]>): BenchResult[] {
+function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, starts: Map<string, number[]>): BenchResult[] {
   const out: BenchResult[] = [];
-  const under = f.get('underlay');
   const overlay = f.get('Docker overlay');
+  const under = f.get('underlay');
   for (const [name, x] of f) {
     const target =
-      name === 'weft fastdp' ? { op: '>=' as const, value: 0.85, unit: '× underlay', text: '≥ 0.85× underlay', relativeTo: 'throughput/underlay' }
-      : name.startsWith('weft sleeve') ? { op: '>=' as const, value: 0.2, unit: '× underlay', text: '≥ 0.2× underlay (Weave sleeve here: 0.02×)', relativeTo: 'throughput/underlay' }
+      name === 'weft fastdp' ? { op: '>=' as const, value: 0.85, unit: '× underlay', text: '≥ 0.85× underlay', relativeTo: `throughput/underlay, beside ${name}` }
+      : name.startsWith('weft sleeve') ? { op: '>=' as const, value: 0.2, unit: '× underlay', text: '≥ 0.2× underlay (Weave sleeve here: 0.02×)', relativeTo: `throughput/underlay, beside ${name}` }
       : undefined;
     out.push({ group: 'throughput', name, value: median(x.gbits), unit: 'Gbit/s', better: 'higher', samples: x.gbits, ...(target ? { target } : {}) });
+  }
+  // each weft mode's own yardstick: the underlay runs interleaved with it
+  for (const [name, u] of underlayOf) {
+    out.push({ group: 'throughput', name: `underlay, beside ${name}`, value: median(u.gbits), unit: 'Gbit/s', better: 'higher', samples: u.gbits, note: 'iperf3 rounds taken in turn with that mode' });
   }
   const fast = f.get('weft fastdp');
   if (fast && overlay) {
     out.push({
       group: 'throughput', name: 'weft fastdp ÷ Docker overlay', value: median(fast.gbits) / median(overlay.gbits), unit: '×', better: 'higher',
-      target: { op: '>=', value: 1, unit: '×', text: '≥ 1.0× Docker overlay' },
+      target: { op: '>=', value: 1, unit: '×', text: '≥ 1.0× Docker overlay' }, note: 'rounds taken in turn: underlay, weft, overlay, underlay, …',
     });
   }
   for (const [name, x] of f) {
@@ -190,10 +245,16 @@ function report(f: Map<string, Figures>, starts: Map<string, number[]>): BenchRe
       target: { op: '<=', value: added(overlay), unit: 'µs', text: `≤ Docker overlay's (${added(overlay).toFixed(1)} µs)` },
     });
   }
-  const bridge = starts.get('bridge');
-  for (const [name, xs] of starts) {
-    const target = name === 'weft' && bridge ? { op: '<=' as const, value: 1.1, unit: '× bridge', text: '≤ 1.1× bridge', relativeTo: 'container start/bridge' } : undefined;
-    out.push({ group: 'container start', name, value: median(xs), unit: 'ms', better: 'lower', samples: xs, ...(target ? { target } : {}) });
+  const label = (net: string) => (net === OVERLAY ? 'Docker overlay' : net === USER_BRIDGE ? 'user-defined bridge network' : net);
+  for (const [net, xs] of starts) {
+    const target = net === 'weft' && starts.has('bridge') ? { op: '<=' as const, value: 1.1, unit: '× bridge', text: '≤ 1.1× bridge', relativeTo: 'container start/bridge' } : undefined;
+    const note = net === USER_BRIDGE
+      ? 'docker network create -d bridge: what Docker adds for any user-defined network (the embedded DNS resolver, set up in each container) without a plugin'
+      : net === 'bridge' ? "Docker's default bridge: no embedded DNS" : undefined;
+    out.push({ group: 'container start', name: label(net), value: median(xs), unit: 'ms', better: 'lower', samples: xs, ...(target ? { target } : {}), ...(note ? { note } : {}) });
   }
+  const w = starts.get('weft');
+  const ub = starts.get(USER_BRIDGE);
+  if (w && ub) out.push({ group: 'container start', name: 'weft ÷ user-defined bridge network', value: median(w) / median(ub), unit: '×', better: 'lower', note: 'the same Docker work per user-defined network on both sides: what the plugin itself adds' });
   return out;
 }

@@ -29,7 +29,7 @@ import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
 import { type HostNetworks, validateHostNetworks } from '../network/clusterNetworks';
-import { type EndpointEntry, flatten, localEntries, validateEntries } from '../network/endpointTable';
+import { type EndpointEntry, flatten, KnownSince, localEntries, validateEntries } from '../network/endpointTable';
 import type { NetworkCollections } from '../network/model';
 import { Networks } from '../network/networks';
 import { Reconciler } from '../network/reconciler';
@@ -94,6 +94,9 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   for (const [, seg] of store.all('endpointSegments')) endpointTable.restore(seg);
   mesh.gossip.add(endpointTable);
   persist(endpointTable, (w, seg) => store.put('endpointSegments', w, seg));
+  const knownSince = new KnownSince();
+  knownSince.update(flatten(endpointTable.all()), clock.now());
+  endpointTable.watch(() => knownSince.update(flatten(endpointTable.all()), clock.now()));
   // and the endpoints that left, so a container back with the same --mac-address gets its old address
   const departed = new SegmentChannel<Departure[]>(ChannelId.Departed, self, { validate: validateDepartures });
   for (const [, seg] of store.all('departedSegments')) departed.restore(seg);
@@ -216,7 +219,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
       networks: networks.networks(),
       endpoints: networks.endpoints(),
       cluster: {
-        endpoints: flatten(endpointTable.all()).map((e) => ({ ...e, hostName: e.host === self ? config.nickname : nickname(e.host) })),
+        endpoints: flatten(endpointTable.all()).map((e) => ({ ...e, hostName: e.host === self ? config.nickname : nickname(e.host), knownSince: knownSince.get(e) })),
       },
       pools: ipam.status(),
     }),

@@ -22,6 +22,30 @@ export interface ClusterEndpoint extends EndpointEntry {
   host: PeerId;
 }
 
+/**
+ * When this host first heard of each endpoint in the cluster table (its own
+ * clock): how fresh its view of where containers live is, and what the mesh
+ * benchmark reads instead of polling every daemon. An endpoint that leaves and
+ * returns is new again. Pure.
+ */
+export class KnownSince {
+  private readonly at = new Map<string, number>();
+
+  /** takes the whole table after each change */
+  update(endpoints: readonly ClusterEndpoint[], now: number): void {
+    const present = new Set(endpoints.map(knownKey));
+    for (const k of this.at.keys()) if (!present.has(k)) this.at.delete(k);
+    for (const k of present) if (!this.at.has(k)) this.at.set(k, now);
+  }
+
+  get(e: ClusterEndpoint): number | undefined {
+    return this.at.get(knownKey(e));
+  }
+}
+
+/** an endpoint id is Docker's and unique, but the same id under another host is another sighting */
+const knownKey = (e: ClusterEndpoint) => `${e.host}/${e.id}`;
+
 /** this host's entries, from its records and the container names Docker told us */
 export function localEntries(endpoints: readonly EndpointRecord[], networks: readonly NetworkRecord[], names: ReadonlyMap<string, string>): EndpointEntry[] {
   const subnet = new Map(networks.map((n) => [n.id, n.subnet]));
