@@ -2,7 +2,9 @@
 import type { Collections, Store } from './types';
 
 export class MemoryStore<C extends Collections> implements Store<C> {
-  private data = new Map<string, Map<string, string>>();
+  private readonly data = new Map<string, Map<string, string>>();
+  /** inside a transaction: what each write replaced, to put back if it throws (O(writes), not O(store)) */
+  private undo: Array<[Map<string, string>, string, string | undefined]> | undefined;
   closed = false;
 
   private coll(name: string): Map<string, string> {
@@ -23,21 +25,35 @@ export class MemoryStore<C extends Collections> implements Store<C> {
   }
 
   put<K extends keyof C & string>(collection: K, key: string, value: C[K]): void {
+    const m = this.coll(collection);
+    this.undo?.push([m, key, m.get(key)]);
     // stored as JSON so callers cannot mutate stored records by reference, as with SQLite
-    this.coll(collection).set(key, JSON.stringify(value));
+    m.set(key, JSON.stringify(value));
   }
 
   delete<K extends keyof C & string>(collection: K, key: string): void {
-    this.coll(collection).delete(key);
+    const m = this.coll(collection);
+    this.undo?.push([m, key, m.get(key)]);
+    m.delete(key);
   }
 
+  /** all or nothing; a nested one that throws undoes only its own writes, as a SQLite savepoint does */
   transaction<T>(fn: () => T): T {
-    const snapshot = new Map([...this.data].map(([k, m]) => [k, new Map(m)]));
+    const outer = this.undo === undefined;
+    const undo = (this.undo ??= []);
+    const mark = undo.length;
     try {
       return fn();
     } catch (e) {
-      this.data = snapshot;
+      for (let i = undo.length - 1; i >= mark; i--) {
+        const [m, key, prev] = undo[i];
+        if (prev === undefined) m.delete(key);
+        else m.set(key, prev);
+      }
+      undo.length = mark;
       throw e;
+    } finally {
+      if (outer) this.undo = undefined;
     }
   }
 

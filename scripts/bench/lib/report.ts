@@ -67,7 +67,7 @@ const SYMBOL: Record<Verdict, string> = { met: '✓', missed: '✗', none: '–'
 
 export function evaluate(results: readonly BenchResult[]): Evaluated[] {
   const byKey = new Map(results.map((r) => [keyOf(r), r]));
-  return results.map((r): Evaluated => {
+  return byGroup(results).map((r): Evaluated => {
     const t = r.target;
     if (!t) return { ...r, verdict: 'none' };
     if (!Number.isFinite(r.value)) return { ...r, verdict: 'none', why: 'no value' };
@@ -84,6 +84,13 @@ export function evaluate(results: readonly BenchResult[]): Evaluated[] {
     const normalized = t.value === 0 ? undefined : measured / t.value;
     return { ...r, verdict: ok ? 'met' : 'missed', ...(ratio !== undefined ? { ratio } : {}), ...(normalized !== undefined ? { normalized } : {}) };
   });
+}
+
+/** rows of a group together, groups in the order they first appear (a module may emit groups in turn, per size) */
+export function byGroup<T extends { group: string }>(rows: readonly T[]): T[] {
+  const first = new Map<string, number>();
+  for (const r of rows) if (!first.has(r.group)) first.set(r.group, first.size);
+  return [...rows].sort((a, b) => first.get(a.group)! - first.get(b.group)!); // sort is stable: order within a group stays
 }
 
 export function formatValue(r: Evaluated): string {
