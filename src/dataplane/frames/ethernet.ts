@@ -12,6 +12,7 @@ export const ETH_HLEN = 14;
 export const ETH_ZLEN = 60;
 export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
 
 export function isEthernet(frame: Buffer): boolean {
   return frame.length >= ETH_HLEN;

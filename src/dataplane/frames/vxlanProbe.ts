@@ -9,6 +9,7 @@
 import { isIp, parseIp, type Ip } from '../../addr/cidr';
 import { fold, internetChecksum, pseudoHeaderSum, sum16 } from './checksum';
 import { allocFrame, ETH_HLEN, ETH_P_IP, ethType, writeEthHeader } from './ethernet';
+import { IPPROTO_UDP } from './ip';
 import { macKeyOf, type MacKey } from './mac';
 
 export const VXLAN_PORT = 4789;
@@ -17,7 +18,6 @@ export const VXLAN_HLEN = 8;
 export const VXLAN_FLAG_VNI = 0x08;
 export const VNI_LIMIT = 0x100_0000;
 
-export const IPPROTO_UDP = 17;
 const IPV4_HLEN = 20;
 const UDP_HLEN = 8;
 const IP_DF = 0x4000;

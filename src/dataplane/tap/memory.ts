@@ -12,13 +12,12 @@
  * injected and written include the header (give it yourself: withVnetHdr), and the
  * shortest frame is header + Ethernet header.
  */
+import { ETH_HLEN } from '../frames/ethernet';
 import { TapError } from './errors';
 import { packFrames, unpackFrames } from './packed';
 import { TAP_BATCH_BYTES, TAP_BATCH_FRAMES } from './native';
 import type { TapDevice, TapStats } from './tap';
 import { VNET_HDR_BYTES } from './vnet';
-
-const ETH_HLEN = 14;
 
 export class MemoryTap implements TapDevice {
   /** every frame written, in order (copies) */

@@ -5,19 +5,15 @@
  * src (ts-jest) and from dist (compiled).
  */
 import { TapError } from './errors';
+import type { TapStats } from './tap';
 
 /** an opaque handle to one open TAP (a Node-API external) */
 export interface TapHandle {
   readonly __tapHandle: unique symbol;
 }
 
-export interface NativeTapStats {
-  framesIn: number;
-  bytesIn: number;
-  framesOut: number;
-  bytesOut: number;
-  dropsOut: number;
-  batches: number;
+/** the addon's counters: TapDevice's, plus read errors */
+export interface NativeTapStats extends TapStats {
   /** reads that failed other than with EAGAIN (the reader stops on a fatal one, e.g. the device deleted) */
   readErrors: number;
 }

@@ -14,7 +14,8 @@
  * boundaries, into smaller super-frames (splitGso): what the kernel's own GSO would
  * do, a piece of many segments at a time.
  */
-import { ETH_HLEN } from '../frames/ethernet';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6 } from '../frames/ethernet';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../frames/ip';
 
 export const VNET_HDR_BYTES = 10;
 
@@ -83,10 +84,6 @@ export function isGso(frame: Buffer): boolean {
   return frame.length >= VNET_HDR_BYTES && frame[GSO_TYPE] !== GSO_NONE;
 }
 
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;

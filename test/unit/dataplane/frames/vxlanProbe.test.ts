@@ -1,10 +1,11 @@
 import { cidrOf, formatIp, isUsable, parseIp } from '../../../../src/addr/cidr';
 import { ethDst, ethSrc, ETH_P_IP, ethType } from '../../../../src/dataplane/frames/ethernet';
+import { IPPROTO_UDP } from '../../../../src/dataplane/frames/ip';
 import { isGroupKey, macKeyOf, macText } from '../../../../src/dataplane/frames/mac';
 import { encodeProbe } from '../../../../src/dataplane/frames/probe';
 import { VNI_MAX, VNI_MIN } from '../../../../src/dataplane/frames/vni';
 import {
-  buildUdpFrame, buildVxlanDatagram, IPPROTO_UDP, MAX_UDP_PAYLOAD, parseUdpFrame, parseVxlanDatagram,
+  buildUdpFrame, buildVxlanDatagram, MAX_UDP_PAYLOAD, parseUdpFrame, parseVxlanDatagram,
   PROBE_DEVICE_MAC, PROBE_DEVICE_MAC_TEXT, PROBE_LOCAL_CIDR_TEXT, PROBE_LOCAL_IP, PROBE_LOCAL_IP_TEXT, PROBE_PORT, PROBE_PREFIX, PROBE_REMOTE_IP, PROBE_SOURCE_MAC, PROBE_VNI,
   VNI_LIMIT, VXLAN_FLAG_VNI, VXLAN_HLEN, VXLAN_PORT, type UdpFrameOptions,
 } from '../../../../src/dataplane/frames/vxlanProbe';
