@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { SegmentChannel } from '../mesh/gossip/segments';
-import { clusterView, type HostNetworks, type LocalNetwork, localSegment, plan, removedKeys } from '../network/clusterNetworks';
+import { clusterView, type HostNetworks, keyOf, type LocalNetwork, localSegment, plan, removedKeys } from '../network/clusterNetworks';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
 import type { DockerClient, DockerNetwork } from './client';
 
@@ -19,6 +19,8 @@ export class NetworkSync {
   lastError?: string;
   /** endpoint id → container name, from the last pass (the plugin API never tells names) */
   readonly containerNames = new Map<string, string>();
+  /** network key → time of the cluster definition this host copied, until its segment records it */
+  private readonly copied = new Map<string, number>();
   /** called after each pass */
   onPass?: () => void;
 
@@ -59,10 +61,12 @@ export class NetworkSync {
       const before = clusterView(segments());
       const mine = localSegment(local, this.channel.get(this.self)?.data, before, this.scheduler.now());
       if (JSON.stringify(mine) !== JSON.stringify(this.channel.get(this.self)?.data)) this.channel.publish(mine);
+      for (const n of mine.networks) this.copied.delete(keyOf(n));
       const view = clusterView(segments());
       const todo = plan(local, view, removedKeys(segments()));
       for (const def of todo.create) {
         this.log.info({ network: def.name, subnet: def.subnet }, 'creating network from the cluster');
+        this.copied.set(keyOf(def), def.at);
         await this.docker.createNetwork({
           Name: def.name,
           Driver: this.driver,
@@ -95,9 +99,11 @@ export class NetworkSync {
       if (!cfg?.Subnet) continue;
       const mtu = full.Options?.[MTU_OPTION];
       for (const c of Object.values(full.Containers ?? {})) this.containerNames.set(c.EndpointID, c.Name);
+      const copiedAt = this.copied.get(keyOf({ name: full.Name, subnet: cfg.Subnet }));
       out.push({
         name: full.Name,
         containers: Object.keys(full.Containers ?? {}).length,
+        ...(copiedAt !== undefined ? { copiedAt } : {}),
         def: {
           name: full.Name,
           subnet: cfg.Subnet,

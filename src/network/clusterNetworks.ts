@@ -34,6 +34,8 @@ export interface LocalNetwork {
   name: string;
   def: Omit<NetworkDef, 'at'>;
   containers: number;
+  /** set when this host created it from the cluster's definition: that definition's time */
+  copiedAt?: number;
 }
 
 export const keyOf = (n: { name: string; subnet: string }) => `${n.name}|${n.subnet}`;
@@ -60,14 +62,15 @@ export function clusterView(hosts: readonly HostNetworks[]): Map<string, Network
 
 /**
  * This host's new segment: its Docker's networks (timed by the cluster's
- * original creation when known, else now), plus a removal for each network the
+ * original creation when known, else now; a copy keeps the time of what it
+ * copied, so one that lands after the removal cannot bring the network back), plus a removal for each network the
  * cluster still has that this host had before and has no more (its user removed it).
  */
 export function localSegment(local: readonly LocalNetwork[], previous: HostNetworks | undefined, view: ReadonlyMap<string, NetworkDef>, now: number): HostNetworks {
   const networks = local.map((l) => {
     const k = keyOf({ name: l.name, subnet: l.def.subnet });
     const prev = previous?.networks.find((n) => keyOf(n) === k);
-    return { ...l.def, name: l.name, at: prev?.at ?? view.get(k)?.at ?? now };
+    return { ...l.def, name: l.name, at: prev?.at ?? l.copiedAt ?? view.get(k)?.at ?? now };
   });
   const have = new Set(networks.map(keyOf));
   const removed = [...(previous?.removed ?? [])].filter((r) => !have.has(keyOf(r)));

@@ -3,7 +3,7 @@
  * not even across a cut link; --ip moves ownership when free and is refused
  * while in use elsewhere; a peer killed with -9 keeps its space.
  */
-import { cut, docker, heal, labDown, labUp, resetWeft as reset, sh, shOk } from './lab';
+import { cut, docker, heal, labDown, labUp, resetWeft as reset, sh, shOk, weftLog } from './lab';
 
 const HOSTS = ['h1', 'h2', 'h3'];
 
@@ -108,19 +108,24 @@ test('a network created on h1 works on h3 without anything typed there; removal 
   const ip = (await docker('h3', ['inspect', '-f', '{{.NetworkSettings.Networks.app.IPAddress}}', 'onapp'])).trim();
   expect(ip).toMatch(/^10\.50\.0\./);
   // removed on h1: h2 (no containers on it) follows; h3 keeps it while its container runs
-  await docker('h1', ['network', 'rm', 'app']);
-  const gone = async (h: string) => (await sh(h, ['/usr/bin/docker', 'network', 'inspect', 'app'])).code !== 0;
-  const t0 = Date.now();
-  while (!(await gone('h2'))) {
-    if (Date.now() - t0 > 15_000) throw new Error('removal did not reach h2');
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  expect(await gone('h3')).toBe(false);
-  await docker('h3', ['rm', '-f', 'onapp']);
-  const t1 = Date.now();
-  while (!(await gone('h3'))) {
-    if (Date.now() - t1 > 15_000) throw new Error('removal did not reach h3 once empty');
-    await new Promise((res) => setTimeout(res, 250));
+  try {
+    await docker('h1', ['network', 'rm', 'app']);
+    const gone = async (h: string) => (await sh(h, ['/usr/bin/docker', 'network', 'inspect', 'app'])).code !== 0;
+    const t0 = Date.now();
+    while (!(await gone('h2'))) {
+      if (Date.now() - t0 > 15_000) throw new Error(`removal did not reach h2; its log:\n${await weftLog('h2')}\nh3's log:\n${await weftLog('h3')}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(await gone('h3')).toBe(false);
+    await docker('h3', ['rm', '-f', 'onapp']);
+    const t1 = Date.now();
+    while (!(await gone('h3'))) {
+      if (Date.now() - t1 > 15_000) throw new Error(`removal did not reach h3 once empty; its log:\n${await weftLog('h3')}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  } finally {
+    // a failure here must not show up again in the tests after it
+    await sh('h3', ['/usr/bin/docker', 'rm', '-f', 'onapp']);
   }
 }, 120_000);
 

@@ -156,6 +156,11 @@ export async function resetWeft(host: string): Promise<void> {
   await sh(host, `/usr/bin/docker rm -f $(/usr/bin/docker ps -aq) 2>/dev/null; ${rmNets}; bin/weft stop; ${rmNets}; rm -rf /var/lib/weft/*; true`);
 }
 
+/** the last lines of weft's log on a host, for failure messages */
+export async function weftLog(host: string, lines = 30): Promise<string> {
+  return (await sh(host, `tail -n ${lines} /var/lib/weft/weft.log`)).stdout;
+}
+
 /** polls check every 200 ms; the time it took, or an error after ms */
 export async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<number> {
   const start = Date.now();

@@ -48,3 +48,16 @@ test('segments from the wire are validated', () => {
     expect(() => validateHostNetworks(bad)).toThrow();
   }
 });
+
+test('a copy that lands after the removal keeps the copied time, so the removal still wins', () => {
+  const h1: HostNetworks = { networks: [], removed: [{ name: 'app', subnet: '10.50.0.0/24', at: 200 }] };
+  const h2prev: HostNetworks = { networks: [], removed: [] };
+  // h2 began creating app (at 100) before the removal reached it; Docker lists it only now
+  const view = clusterView([h1, h2prev]);
+  const h2 = localSegment([{ ...local('app', '10.50.0.0/24'), copiedAt: 100 }], h2prev, view, 300);
+  expect(h2.networks[0].at).toBe(100);
+  expect(clusterView([h1, h2]).size).toBe(0);
+  expect(plan([local('app', '10.50.0.0/24')], clusterView([h1, h2]), removedKeys([h1, h2])).remove).toEqual(['app']);
+  // without the copy's time it would have read as created by a user after the removal
+  expect(clusterView([h1, localSegment([local('app', '10.50.0.0/24')], h2prev, view, 300)]).size).toBe(1);
+});
