@@ -24,7 +24,7 @@ import type { Server } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { type Cidr, formatCidr, parseCidr, parseIp } from '../../src/addr/cidr';
+import { parseCidr } from '../../src/addr/cidr';
 import { FakeFirewall } from '../../src/firewall/fake';
 import { IptablesFirewall } from '../../src/firewall/iptables';
 import { Ipam, type IpamCollections } from '../../src/ipam/ipam';
@@ -37,8 +37,9 @@ import { newPeerId } from '../../src/mesh/peerId';
 import { DEFAULT_MESH_TIMES, Mesh } from '../../src/mesh/router';
 import { UdpTransport } from '../../src/mesh/transport/udp';
 import { RtNetlink } from '../../src/netlink/rtnetlink';
-import { type Departure, departures, remember, rememberedAddress, validateDepartures } from '../../src/network/departures';
-import { type EndpointEntry, flatten, localEntries, validateEntries } from '../../src/network/endpointTable';
+import { type Departure, validateDepartures } from '../../src/network/departures';
+import { EndpointPublisher } from '../../src/network/endpointPublisher';
+import { type EndpointEntry, localEntries, validateEntries } from '../../src/network/endpointTable';
 import type { NetworkCollections } from '../../src/network/model';
 import { Networks } from '../../src/network/networks';
 import { deriveMtu } from '../../src/network/underlay';
@@ -147,39 +148,24 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
   const mesh = new Mesh(self, transport, clock, { nickname: 'bench', advertise: transport.address, ...DEFAULT_MESH_TIMES }, undefined,
     seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
 
-  // the endpoint table and departures, published 50 ms after endpoint changes, as the daemon does
+  // the endpoint table and departures, published shortly after endpoint changes, as the daemon does
   const endpointTable = new SegmentChannel<EndpointEntry[]>(ChannelId.Endpoints, self, { validate: validateEntries });
   mesh.gossip.add(endpointTable);
   endpointTable.watch((ws) => ws.forEach((w) => store.put('endpointSegments', w, endpointTable.get(w)!)));
   const departed = new SegmentChannel<Departure[]>(ChannelId.Departed, self, { validate: validateDepartures });
   mesh.gossip.add(departed);
   departed.watch((ws) => ws.forEach((w) => store.put('departedSegments', w, departed.get(w)!)));
-  let publishSoon: ReturnType<typeof clock.after> | undefined;
-  const publishEndpoints = () => {
-    publishSoon?.cancel();
-    publishSoon = clock.after(50, () => {
-      const mine = localEntries(networks.endpoints(), networks.networks(), new Map());
-      const before = endpointTable.get(self)?.data ?? [];
-      if (JSON.stringify(mine) === JSON.stringify(before)) return;
-      const gone = departures(before, mine, clock.now());
-      if (gone.length) departed.publish(remember(departed.get(self)?.data ?? [], gone));
-      endpointTable.publish(mine);
-    });
-  };
+  const publisher = new EndpointPublisher(self, endpointTable, departed, () => localEntries(networks.endpoints(), networks.networks(), new Map()), clock);
 
   const firewall = iptables ? new IptablesFirewall(log.child({ c: 'firewall' })) : new FakeFirewall();
-  const networks: Networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu, onEndpointsChanged: publishEndpoints });
+  const networks: Networks = new Networks({ store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu, onEndpointsChanged: () => publisher.schedule() });
   const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
   mesh.gossip.add(ownership);
   ownership.claimAll();
   const broker: SpaceBroker = new SpaceBroker({
     ownership, rpc: mesh.rpc, livePeers: () => mesh.alivePeers(), isFree: (ip: number): boolean => ipam.isFree(ip), nickname: (p) => p, log: log.child({ c: 'ring' }),
   });
-  const remembered = (mac: string, subnet: Cidr): number | undefined => {
-    const ip = rememberedAddress(departed.all().map((s) => s.data), flatten(endpointTable.all()), mac, formatCidr(subnet));
-    return ip === undefined ? undefined : parseIp(ip);
-  };
-  const ipam: Ipam = new Ipam(store, clock, { range, defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered });
+  const ipam: Ipam = new Ipam(store, clock, { range, defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered: publisher.remembered });
   mesh.start();
   const socket = path.join(dir, 'weft.sock');
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), log.child({ c: 'plugin' })), socket);
@@ -191,7 +177,7 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
       for (const s of Object.values(spent)) Object.assign(s, { ms: 0, calls: 0, methods: {} });
     },
     async stop() {
-      publishSoon?.cancel();
+      publisher.cancel();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

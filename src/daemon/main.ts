@@ -9,9 +9,10 @@ import { DockerClient, dockerEndpoint } from '../docker/client';
 import { NetworkSync } from '../docker/networkSync';
 import { DockerSync } from '../docker/sync';
 import { IptablesFirewall } from '../firewall/iptables';
-import { type Cidr, formatCidr, parseCidr, parseIp } from '../addr/cidr';
+import { formatCidr, parseCidr } from '../addr/cidr';
 import { Metrics } from '../status/metrics';
-import { type Departure, departures, remember, rememberedAddress, validateDepartures } from '../network/departures';
+import { type Departure, validateDepartures } from '../network/departures';
+import { EndpointPublisher } from '../network/endpointPublisher';
 import { Ipam, type IpamCollections } from '../ipam/ipam';
 import { Ownership, type OwnershipCollections } from '../ipam/ownership';
 import { SpaceBroker } from '../ipam/spaceBroker';
@@ -102,19 +103,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   for (const [, seg] of store.all('departedSegments')) departed.restore(seg);
   mesh.gossip.add(departed);
   persist(departed, (w, seg) => store.put('departedSegments', w, seg));
-  let publishSoon: ReturnType<typeof clock.after> | undefined;
-  const publishEndpoints = () => {
-    publishSoon?.cancel();
-    // a short wait gathers a burst of plugin calls into one publication
-    publishSoon = clock.after(10, () => {
-      const mine = localEntries(networks.endpoints(), networks.networks(), networkSync.containerNames);
-      const before = endpointTable.get(self)?.data ?? [];
-      if (JSON.stringify(mine) === JSON.stringify(before)) return;
-      const gone = departures(before, mine, clock.now());
-      if (gone.length) departed.publish(remember(departed.get(self)?.data ?? [], gone));
-      endpointTable.publish(mine);
-    });
-  };
+  const publisher = new EndpointPublisher(self, endpointTable, departed, () => localEntries(networks.endpoints(), networks.networks(), networkSync.containerNames), clock);
+  const publishEndpoints = () => publisher.schedule();
   networkSync.onPass = publishEndpoints;
 
   // the data plane: VXLAN and TAP ports on each bridge, programmed from the endpoint table and the path to each peer
@@ -157,11 +147,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     nickname,
     log: log.child({ c: 'ring' }),
   });
-  const remembered = (mac: string, subnet: Cidr): number | undefined => {
-    const ip = rememberedAddress(departed.all().map((s) => s.data), flatten(endpointTable.all()), mac, formatCidr(subnet));
-    return ip === undefined ? undefined : parseIp(ip);
-  };
-  const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered });
+  const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered: publisher.remembered });
   const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.driver });
   await reconciler.kernel();
 
