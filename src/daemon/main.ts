@@ -148,7 +148,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     log: log.child({ c: 'ring' }),
   });
   const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered: publisher.remembered });
-  const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), ipamDriver: config.driver });
+  const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), driver: config.driver });
   await reconciler.kernel();
 
   const docker = new DockerClient(dockerEndpoint(config.dockerHost));

@@ -1,7 +1,8 @@
 /**
  * weft's side of the conversation with the Docker engine, all of it off the
- * plugin-call path: wait for the engine, make the default network, then
- * reconcile with Docker at once and every `intervalMs`.
+ * plugin-call path: wait for the engine, adopt its weft networks weft has no
+ * record of, make the default network, then reconcile with Docker at once and
+ * every `intervalMs`.
  */
 import type { Logger } from 'pino';
 import type { Cidr } from '../addr/cidr';
@@ -28,6 +29,7 @@ export class DockerSync {
   lastReconcile?: number;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private adopted = false;
 
   constructor(
     private readonly docker: DockerClient,
@@ -54,6 +56,10 @@ export class DockerSync {
     if (this.reachable && !wasReachable) this.log.info('Docker engine answers');
     if (this.reachable) {
       try {
+        if (!this.adopted) {
+          await this.reconciler.adopt((id) => this.docker.network(id), () => this.docker.networks());
+          this.adopted = true;
+        }
         if (this.defaultNetwork.state !== 'ready' && this.defaultNetwork.state !== 'disabled') {
           this.defaultNetwork = await ensureDefaultNetwork(this.docker, this.o.name, this.o.driver, this.o.defaultSubnet);
           if (this.defaultNetwork.state === 'mismatch') this.log.warn(this.defaultNetwork.detail);

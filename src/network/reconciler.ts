@@ -3,12 +3,14 @@
  * restart. At start: every recorded network and endpoint gets its devices,
  * devices of weft's naming with no record go. Against Docker (never inside a
  * plugin call): endpoints Docker no longer has, and addresses no container
- * holds, are released after a grace period (Docker may still be mid-create).
+ * holds, are released after a grace period (Docker may still be mid-create);
+ * once after launch, Docker networks of weft's driver that weft has no record
+ * of (its state was reset or lost) are adopted, so `--net` works on them again.
  */
 import type { Logger } from 'pino';
 import type { DockerNetwork } from '../docker/client';
 import type { Ipam } from '../ipam/ipam';
-import { formatCidr, formatIp } from '../addr/cidr';
+import { formatCidr, formatIp, parseCidr, parseIp } from '../addr/cidr';
 import { removeLink } from '../netlink/ensure';
 import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';
@@ -49,10 +51,61 @@ export function staleEndpoints(
   });
 }
 
+/** Docker networks of weft's driver that no record accounts for. Pure. */
+export function unknownNetworks(docker: readonly DockerNetwork[], known: readonly NetworkRecord[], driver: string): DockerNetwork[] {
+  const ids = new Set(known.map((n) => n.id));
+  return docker.filter((n) => n.Driver === driver && !ids.has(n.Id));
+}
+
+const MTU_OPTION = 'com.docker.network.driver.mtu';
+
 export class Reconciler {
   constructor(
-    private readonly d: { networks: Networks; ipam: Ipam; netlink: Netlink; firewall: Firewall; clock: Clock; log: Logger; ipamDriver: string },
+    /** driver: the name Docker knows weft by, as network and as IPAM driver */
+    private readonly d: { networks: Networks; ipam: Ipam; netlink: Netlink; firewall: Firewall; clock: Clock; log: Logger; driver: string },
   ) {}
+
+  /**
+   * Takes back Docker's weft networks that weft has no record of: the pool, its
+   * gateway and the addresses of this host's containers (as far as the cluster
+   * lets this peer have them), then the network and its devices. Run once after
+   * launch, before any removal can be in flight (a network Docker lists while
+   * weft's DeleteNetwork runs must not come back). Returns the adopted names.
+   */
+  async adopt(fetchNetwork: (id: string) => Promise<DockerNetwork | undefined>, allNetworks: () => Promise<DockerNetwork[]>): Promise<string[]> {
+    const { networks, ipam, log } = this.d;
+    const adopted: string[] = [];
+    for (const dn of unknownNetworks(await allNetworks(), networks.networks(), this.d.driver)) {
+      const full = (await fetchNetwork(dn.Id)) ?? dn;
+      const cfg = (full.IPAM.Config ?? [])[0];
+      if (!cfg?.Subnet) continue;
+      try {
+        const subnet = parseCidr(cfg.Subnet);
+        if (full.IPAM.Driver === this.d.driver) {
+          const { poolId } = ipam.requestPool({ pool: cfg.Subnet, subPool: cfg.IPRange ?? '', v6: false });
+          if (cfg.Gateway) await ipam.requestAddress({ poolId, address: cfg.Gateway, gateway: true });
+          for (const c of Object.values(full.Containers ?? {})) {
+            const address = c.IPv4Address.split('/')[0];
+            await ipam.requestAddress({ poolId, address, gateway: false, mac: c.MacAddress })
+              .catch((e: unknown) => log.warn({ err: e, network: full.Name, address, container: c.Name }, 'could not take back a container\'s address'));
+          }
+        }
+        const mtu = full.Options?.[MTU_OPTION];
+        await networks.createNetwork({
+          id: full.Id,
+          subnet,
+          ...(cfg.Gateway ? { gateway: { ip: parseIp(cfg.Gateway), prefix: subnet.prefix } } : {}),
+          ...(mtu ? { mtu: Number(mtu) } : {}),
+          internal: full.Internal === true,
+        });
+        log.info({ network: full.Name, subnet: cfg.Subnet }, 'adopted a Docker network weft had no record of');
+        adopted.push(full.Name);
+      } catch (e) {
+        log.warn({ err: e, network: full.Name }, 'could not adopt a Docker network weft has no record of');
+      }
+    }
+    return adopted;
+  }
 
   async kernel(): Promise<void> {
     const { networks, netlink, log } = this.d;
@@ -99,7 +152,7 @@ export class Reconciler {
     const held = new Set<string>();
     const subnets = new Set<string>();
     for (const dn of await allNetworks()) {
-      if (dn.IPAM.Driver !== this.d.ipamDriver) continue;
+      if (dn.IPAM.Driver !== this.d.driver) continue;
       for (const c of dn.IPAM.Config ?? []) if (c.Subnet) subnets.add(c.Subnet);
       const full = await fetchNetwork(dn.Id);
       for (const c of Object.values(full?.Containers ?? {})) held.add(c.IPv4Address.split('/')[0]);

@@ -64,3 +64,20 @@ test('weft reset asks first, then removes the state', async () => {
   expect(await shOk('h1', 'ls /var/lib/weft')).not.toMatch(/weft\.db/);
   expect((await sh('h1', 'bin/weft status')).code).not.toBe(0);
 }, 120_000);
+
+test('after a reset, a relaunched weft adopts the networks Docker still has: the default one and a user\'s', async () => {
+  await shOk('h1', 'bin/weft launch');
+  await docker('h1', ['network', 'create', '-d', 'weft', '--ipam-driver', 'weft', '--subnet', '10.46.0.0/24', '--gateway', '10.46.0.254', 'kept']);
+  expect(await shOk('h1', 'echo yes | bin/weft reset')).toMatch(/weft state removed/);
+  await shOk('h1', 'bin/weft launch');
+  try {
+    // adoption runs once Docker answers, right after launch
+    await waitFor('both networks adopted', 10_000, async () => Number(await shOk('h1', 'grep -c "adopted a Docker network" /var/lib/weft/weft.log || true')) >= 2);
+    const out = await docker('h1', ['run', '--rm', '--net', 'kept', 'lab/busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ip route']);
+    expect(out).toMatch(/inet 10\.46\.0\.\d+\/24/);
+    expect(out).toMatch(/default via 10\.46\.0\.254/);
+    expect(await docker('h1', ['run', '--rm', '--net', 'weft', 'lab/busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).toMatch(/inet 10\.32\.\d+\.\d+\/16/);
+  } finally {
+    await sh('h1', ['/usr/bin/docker', 'network', 'rm', 'kept']);
+  }
+}, 120_000);
