@@ -1,7 +1,7 @@
 /*
  * weft-tap: a Linux TAP device for Node, through Node-API (no nan, no libuv pool).
  *
- *   open(name, vnet)      -> { handle, name, vnetHdr, offloads, gsoMaxSize }
+ *   open(name, vnet)      -> { handle, name, vnetHdr, offloads }
  *                         /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI (|IFF_VNET_HDR with vnet, below)
  *   start(handle, cb)     a reader thread hands batches to cb(packed: Buffer, count: number)
  *   write(handle, packed) -> frames written       one write() per frame, on the JS thread
@@ -18,8 +18,10 @@
  * super-frames of up to 64 KiB with a partial checksum, described by that header, instead
  * of MTU-sized frames with complete checksums; written frames may be such super-frames
  * too (the kernel segments or checksums them where needed). So that header + frame always
- * fits the u16 length, the TAP's gso_max_size is lowered (rtnetlink) to 65535 - 10: the
- * kernel segments a larger GSO packet itself before it reaches us.
+ * fits the u16 length, the caller lowers the TAP's gso_max_size to 65535 - 10 through
+ * rtnetlink (weft's netlink layer, with the rest of the TAP's link settings): the kernel
+ * then segments a larger GSO packet itself before it reaches us. This addon does no
+ * rtnetlink of its own.
  *
  * The reader thread polls the TAP fd and an eventfd (close), reads until EAGAIN or
  * until the batch is full (BATCH_FRAMES frames or BATCH_BYTES bytes), and hands the
@@ -40,10 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
-#include <linux/if_link.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,7 +52,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -75,8 +73,6 @@
 #define TUN_F_USO6 0x40
 #endif
 #define OFFLOADS_TCP (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
-/* the largest GSO packet the kernel may hand us: header + frame must fit the u16 length */
-#define GSO_MAX_SIZE (MAX_FRAME - VNET_HDR_BYTES)
 
 typedef struct tap {
   int fd;     /* -1 once closed */
@@ -337,62 +333,6 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
   tap_unref(t);
 }
 
-/* ---------- offloads ---------- */
-
-/*
- * Sets the device's gso_max_size (RTM_NEWLINK, IFLA_GSO_MAX_SIZE; on Linux 6.3+ this
- * sets gso_ipv4_max_size too). Returns 0 or an errno.
- */
-static int set_gso_max_size(const char *name, uint32_t size) {
-  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (s < 0) return errno;
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
-    int e = errno;
-    close(s);
-    return e;
-  }
-  struct {
-    struct nlmsghdr nh;
-    struct ifinfomsg ifi;
-    char attrs[RTA_SPACE(sizeof(uint32_t))];
-  } req;
-  memset(&req, 0, sizeof req);
-  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-  req.nh.nlmsg_type = RTM_NEWLINK;
-  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  req.nh.nlmsg_seq = 1;
-  req.ifi.ifi_family = AF_UNSPEC;
-  req.ifi.ifi_index = ifr.ifr_ifindex;
-  struct rtattr *rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-  rta->rta_type = IFLA_GSO_MAX_SIZE;
-  rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
-  memcpy(RTA_DATA(rta), &size, sizeof size);
-  req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  int e = 0;
-  if (sendto(s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
-    e = errno;
-  } else {
-    char buf[512];
-    ssize_t n;
-    do {
-      n = recv(s, buf, sizeof buf, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      e = errno;
-    } else {
-      struct nlmsghdr *h = (struct nlmsghdr *)buf;
-      if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != NLMSG_ERROR) e = EPROTO;
-      else e = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
-    }
-  }
-  close(s);
-  return e;
-}
-
 /* ---------- exported functions ---------- */
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -449,7 +389,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   unsigned offloads = 0;
-  uint32_t gso_max = 0;
   if (vnet) {
     /* little-endian header fields whatever the host (the sleeve carries headers between hosts) */
     int sz = VNET_HDR_BYTES, le = 1;
@@ -464,10 +403,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
         if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) what = "TUNSETOFFLOAD";
       }
     }
-    if (what == NULL) {
-      /* not fatal: without it a GSO packet over 65525 bytes (none TCP makes) fails its read and is counted */
-      if (set_gso_max_size(ifr.ifr_name, GSO_MAX_SIZE) == 0) gso_max = GSO_MAX_SIZE;
-    } else {
+    if (what != NULL) {
       int e = errno;
       close(fd);
       char msg[200];
@@ -497,7 +433,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
   t->name[IFNAMSIZ - 1] = 0;
 
-  napi_value handle, result, jsname, jsvnet, jsoff, jsgso;
+  napi_value handle, result, jsname, jsvnet, jsoff;
   if (napi_create_external(env, t, handle_finalize, NULL, &handle) != napi_ok) {
     tap_unref(t);
     throw_last(env, "napi_create_external");
@@ -511,8 +447,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_named_property(env, result, "vnetHdr", jsvnet));
   CHECK(env, napi_create_uint32(env, offloads, &jsoff));
   CHECK(env, napi_set_named_property(env, result, "offloads", jsoff));
-  CHECK(env, napi_create_uint32(env, gso_max, &jsgso));
-  CHECK(env, napi_set_named_property(env, result, "gsoMaxSize", jsgso));
   return result;
 }
 

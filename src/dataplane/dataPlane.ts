@@ -15,7 +15,7 @@ import type { Segment, SegmentChannel } from '../mesh/gossip/segments';
 import type { DropCounter } from '../mesh/stats';
 import type { Transport } from '../mesh/transport/types';
 import { ensureAddress, ensureVxlan, removeLink } from '../netlink/ensure';
-import type { Netlink } from '../netlink/types';
+import type { LinkChange, Netlink } from '../netlink/types';
 import type { ClusterEndpoint } from '../network/endpointTable';
 import type { NetworkRecord } from '../network/model';
 import { PROBE_DEVICE, tapName, vxlanName } from '../network/names';
@@ -29,7 +29,7 @@ import { computePaths, nextHop, samePaths } from './paths';
 import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork } from './plan';
 import { FastdpProber } from './prober';
 import { type PeerTraffic, Sleeve } from './sleeve';
-import type { TapDevice } from './tap/tap';
+import { TAP_GSO_MAX_SIZE, type TapDevice } from './tap/tap';
 
 /** what the data plane needs of the mesh */
 export interface MeshPort {
@@ -80,8 +80,11 @@ export class DataPlane {
   private dirty = false;
   /** per network: what this host's containers were last told (ip → mac) */
   private readonly told = new Map<string, Map<string, string>>();
-  /** per network id: the VNI whose TAP the sleeve holds (kept apart from nets: attach may fail half-way) */
-  private readonly tapOf = new Map<string, number>();
+  /**
+   * per network id: the VNI whose TAP the sleeve holds, and that TAP's virtio-net header bytes (kept apart
+   * from nets: attach may fail half-way)
+   */
+  private readonly tapOf = new Map<string, { vni: number; vnetHdr: number }>();
   private stopped = false;
 
   constructor(private readonly d: DataPlaneDeps) {
@@ -155,16 +158,19 @@ export class DataPlane {
     }
     if (!this.nets.has(net.id) || !(await nl.getLink(o.tap))) {
       this.sleeve.detach(vni);
-      this.sleeve.attach(vni, this.d.openTap(o.tap));
-      this.tapOf.set(net.id, vni);
+      const tap = this.d.openTap(o.tap);
+      this.sleeve.attach(vni, tap);
+      this.tapOf.set(net.id, { vni, vnetHdr: tap.vnetHdr });
     }
-    await this.port(o.tap, net);
+    // with virtio-net headers, header + GSO frame must fit the packed u16 length: the kernel segments bigger ones
+    const vnet = (this.tapOf.get(net.id)?.vnetHdr ?? 0) > 0;
+    await this.port(o.tap, net, vnet ? { gsoMaxSize: TAP_GSO_MAX_SIZE } : {});
     this.nets.set(net.id, o);
     this.schedule();
   }
 
   async detach(net: NetworkRecord): Promise<void> {
-    const vni = this.tapOf.get(net.id);
+    const vni = this.tapOf.get(net.id)?.vni;
     this.nets.delete(net.id);
     this.told.delete(net.id);
     this.tapOf.delete(net.id);
@@ -198,10 +204,11 @@ export class DataPlane {
     this.soon = this.d.clock.after(10, () => void this.apply());
   }
 
-  private port(name: string, net: NetworkRecord): Promise<void> {
+  /** puts a device on the network's bridge, up, with the network's MTU (and `extra`, in the same request) */
+  private port(name: string, net: NetworkRecord, extra: LinkChange = {}): Promise<void> {
     const nl = this.d.netlink;
     return (async () => {
-      await nl.setLink(name, { master: net.bridge, mtu: net.mtu, up: true });
+      await nl.setLink(name, { master: net.bridge, mtu: net.mtu, up: true, ...extra });
       // no learning: weft programs every remote MAC; isolated: overlay never forwards to overlay (split horizon)
       await nl.setBridgePort(name, { learning: false, isolated: true });
     })();

@@ -34,6 +34,12 @@ const VXLAN_HEADROOM = 50; // IPv4 + UDP + VXLAN + inner Ethernet
 const ENETDOWN = 100;
 const ENETUNREACH = 101;
 const ELOOP = 40;
+/** every new link's gso_max_size, and tso_max_size of most kinds (GSO_LEGACY_MAX_SIZE, TSO_LEGACY_MAX_SIZE) */
+const GSO_LEGACY_MAX_SIZE = 65536;
+/** tso_max_size of veth and lo (GSO_MAX_SIZE: 512 KiB - 8, BIG TCP) */
+const GSO_MAX_SIZE = 524280;
+/** the policy minimum of IFLA_GSO_MAX_SIZE: MAX_TCP_HEADER + 1 (193 on the x86-64 6.18 kernel this was checked on; it depends on the config) */
+const GSO_MIN_SIZE = 193;
 const ZERO_MAC = '00:00:00:00:00:00';
 
 export class FakeNetlink implements Netlink {
@@ -118,7 +124,12 @@ export class FakeNetlink implements Netlink {
     return this.mutate('setLink', { name, change }, `set link ${name}`, (op) => {
       const l = this.need(name, op);
       const master = change.master == null ? undefined : this.need(change.master, op);
-      validate(op, () => encodeSetLink({ index: l.index, ...opt('mtu', change.mtu), ...opt('mac', change.mac) }));
+      validate(op, () => encodeSetLink({
+        index: l.index, ...opt('mtu', change.mtu), ...opt('mac', change.mac), ...opt('gsoMaxSize', change.gsoMaxSize),
+      }));
+      // the attribute policy's minimum (ERANGE), then validate_linkmsg's "too big gso_max_size" (EINVAL)
+      if (change.gsoMaxSize !== undefined && change.gsoMaxSize < GSO_MIN_SIZE) throw NetlinkError.of('ERANGE', op);
+      if (change.gsoMaxSize !== undefined && change.gsoMaxSize > tsoMaxSize(l)) throw NetlinkError.of('EINVAL', op);
       if (change.mtu !== undefined && (change.mtu < MTU_MIN || change.mtu > MTU_MAX)) throw NetlinkError.of('EINVAL', op);
       if (change.mac !== undefined && !isValidUnicastMac(parseMac(change.mac))) throw NetlinkError.of('EADDRNOTAVAIL', op);
       if (master) {
@@ -129,6 +140,7 @@ export class FakeNetlink implements Netlink {
       // the kernel's order: address, mtu, master, flags
       if (change.mac !== undefined) this.changeMac(l, normalizeMac(change.mac));
       if (change.mtu !== undefined) l.mtu = change.mtu;
+      if (change.gsoMaxSize !== undefined) l.gsoMaxSize = change.gsoMaxSize;
       if (change.master === null) this.release(l);
       else if (master) this.enslave(l, master);
       if (change.up === false && l.up) {
@@ -350,7 +362,7 @@ export class FakeNetlink implements Netlink {
   }
 
   private add(l: Omit<FLink, 'index'>): FLink {
-    const link: FLink = { ...l, index: this.nextIndex++ };
+    const link: FLink = { gsoMaxSize: GSO_LEGACY_MAX_SIZE, ...l, index: this.nextIndex++ };
     this.links.set(link.index, link);
     return link;
   }
@@ -456,6 +468,14 @@ export class FakeNetlink implements Netlink {
 function view(l: FLink): LinkInfo {
   const { peerIndex: _peer, ...info } = l;
   return structuredClone(info);
+}
+
+/**
+ * The most gso_max_size may be raised to (the kernel's tso_max_size). Simplified: a bridge's really follows
+ * its ports' once it has had any (a bridge that had a veth port takes 512 KiB).
+ */
+function tsoMaxSize(l: FLink): number {
+  return l.kind === 'veth' || l.name === 'lo' ? GSO_MAX_SIZE : GSO_LEGACY_MAX_SIZE;
 }
 
 function validate(op: string, encode: () => unknown): void {

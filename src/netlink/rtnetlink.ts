@@ -77,6 +77,7 @@ export class RtNetlink implements Netlink {
         : change.master === null ? 0 : await this.ifindex(change.master, op);
       const payload = encodeSetLink({
         index, ...opt('up', change.up), ...opt('mtu', change.mtu), ...opt('mac', change.mac), ...opt('master', master),
+        ...opt('gsoMaxSize', change.gsoMaxSize),
       });
       await this.sock.request(op, RTM_SETLINK, 0, payload);
     });

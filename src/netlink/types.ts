@@ -15,6 +15,8 @@ export interface LinkInfo {
   /** lower-case colon form, e.g. "02:42:0a:20:00:01" */
   mac: string;
   up: boolean;
+  /** the largest GSO packet the stack builds for the link (IFLA_GSO_MAX_SIZE; the kernel reports it for every link) */
+  gsoMaxSize?: number;
   /** ifindex of the bridge this link is enslaved to */
   masterIndex?: number;
   /** vxlan only */
@@ -53,6 +55,11 @@ export interface LinkChange {
   mac?: string;
   /** bridge name to enslave to; null releases it */
   master?: string | null;
+  /**
+   * gso_max_size (IFLA_GSO_MAX_SIZE): the largest GSO packet the stack builds for the link; ERANGE below
+   * the kernel's minimum (MAX_TCP_HEADER + 1), EINVAL above the device's tso_max_size
+   */
+  gsoMaxSize?: number;
 }
 
 export interface AddressInfo { ifindex: number; cidr: string }  // "10.32.0.1/12"

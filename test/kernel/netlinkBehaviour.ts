@@ -151,6 +151,20 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         await nl.setLink(br, {}); // no change is fine
       });
 
+      test('setLink: gsoMaxSize (a fresh link has 65536); ERANGE below the minimum, EINVAL above the device\'s TSO limit', async () => {
+        const br = dev('br');
+        await nl.createBridge({ name: br });
+        expect((await nl.getLink(br))?.gsoMaxSize).toBe(65536);
+        await nl.setLink(br, { gsoMaxSize: 16000, mtu: 1400 });
+        expect(await nl.getLink(br)).toMatchObject({ gsoMaxSize: 16000, mtu: 1400 });
+        await nl.setLink(br, { gsoMaxSize: 65525 });
+        expect((await nl.getLink(br))?.gsoMaxSize).toBe(65525);
+        // a portless bridge's tso_max_size is the legacy 64 KiB; nothing of a refused request applies
+        await expectCode(nl.setLink(br, { gsoMaxSize: 65537, mtu: 1300 }), 'EINVAL');
+        await expectCode(nl.setLink(br, { gsoMaxSize: 0 }), 'ERANGE');
+        expect(await nl.getLink(br)).toMatchObject({ gsoMaxSize: 65525, mtu: 1400 });
+      });
+
       test('veth: both ends exist, named right; master set/release; deleting one end deletes both', async () => {
         const br = dev('br');
         const [a, b] = [dev('va'), dev('vb')];

@@ -13,6 +13,7 @@
  * with it is the caller's job.
  */
 import { isPeerId, type PeerId } from '../../mesh/peerId';
+import { MAX_PACKED_FRAME } from '../tap/packed';
 import { VNET_HDR_BYTES } from '../tap/vnet';
 import { ETH_HLEN } from './ethernet';
 
@@ -22,7 +23,7 @@ export const SLEEVE_HEADER_BYTES = 22;
 export const PACK_PREFIX_BYTES = 2;
 /** a frame is a virtio-net header and at least an Ethernet header */
 export const MIN_PACKED_FRAME = VNET_HDR_BYTES + ETH_HLEN;
-export const MAX_PACKED_FRAME = 0xffff;
+export { MAX_PACKED_FRAME };
 
 const HOPS = 1;
 const ORIGIN = 2;

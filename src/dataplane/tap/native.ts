@@ -27,9 +27,9 @@ export interface TapAddon {
   /**
    * /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI; the name the kernel gave back ('' or "tap%d" → tapN).
    * vnet: IFF_VNET_HDR with a 10-byte little-endian header, TUNSETOFFLOAD (offloads: the TUN_F_*
-   * flags it took), and gso_max_size lowered to 65525 (gsoMaxSize; 0 if rtnetlink refused).
+   * flags it took). No rtnetlink: the caller lowers gso_max_size (TAP_GSO_MAX_SIZE, tap.ts).
    */
-  open(name: string, vnet?: boolean): { handle: TapHandle; name: string; vnetHdr: number; offloads: number; gsoMaxSize: number };
+  open(name: string, vnet?: boolean): { handle: TapHandle; name: string; vnetHdr: number; offloads: number };
   /** starts the reader thread; batches arrive as packed frames plus their count */
   start(handle: TapHandle, onBatch: (packed: Buffer, count: number) => void): void;
   /** one write() per frame; returns how many went in (device down, full queue, refused frames: dropped and counted) */

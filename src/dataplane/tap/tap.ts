@@ -19,10 +19,15 @@
  * or written, is a 10-byte struct virtio_net_hdr followed by the Ethernet frame, and the
  * TAP offers the kernel checksum and segmentation offload: frames read may be GSO
  * super-frames of up to 64 KiB with a partial checksum (tap/vnet.ts), and frames written
- * may be too. Lengths in the packed format count the header.
+ * may be too. Lengths in the packed format count the header. So that header and frame
+ * always fit that u16 length, whoever puts such a TAP on its bridge lowers its
+ * gso_max_size to TAP_GSO_MAX_SIZE through rtnetlink (the data plane does, in the same
+ * setLink as master, MTU and up): the kernel then segments a larger GSO packet itself.
  */
 import { TapError, type TapErrorCode } from './errors';
 import { loadTapAddon, type TapAddon, type TapHandle } from './native';
+import { MAX_PACKED_FRAME } from './packed';
+import { VNET_HDR_BYTES } from './vnet';
 
 export { TapError, type TapErrorCode } from './errors';
 
@@ -68,12 +73,17 @@ export interface OpenTapOptions {
   vnetHdr?: boolean;
 }
 
+/**
+ * The gso_max_size a TAP with virtio-net headers needs (65525): the largest GSO packet whose
+ * header + frame still fit the packed format's u16 length. Set through rtnetlink
+ * (LinkChange.gsoMaxSize); the kernel's default (65536) is too big by 11 bytes.
+ */
+export const TAP_GSO_MAX_SIZE = MAX_PACKED_FRAME - VNET_HDR_BYTES;
+
 /** what the kernel agreed to for a TAP with virtio-net headers */
 export interface TapOffloads {
   /** TUN_F_* flags accepted by TUNSETOFFLOAD (0 without virtio-net headers) */
   flags: number;
-  /** the TAP's gso_max_size as set (65525: header + frame fit a u16), 0 when left alone */
-  gsoMaxSize: number;
 }
 
 /**
@@ -93,7 +103,7 @@ export function openTap(name: string, o: OpenTapOptions = {}): TapDevice & { rea
   } catch (e) {
     throw openError(name, e);
   }
-  return new NativeTap(addon, opened.handle, opened.name, opened.vnetHdr, { flags: opened.offloads, gsoMaxSize: opened.gsoMaxSize });
+  return new NativeTap(addon, opened.handle, opened.name, opened.vnetHdr, { flags: opened.offloads });
 }
 
 interface NativeError {

@@ -70,6 +70,8 @@ export const IFLA_PROTINFO = 12;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_EXT_MASK = 29;
+/** u32: the largest GSO packet the stack builds for the device (RTM_SETLINK changes it) */
+export const IFLA_GSO_MAX_SIZE = 41;
 
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;

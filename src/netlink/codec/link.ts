@@ -8,9 +8,9 @@ import {
   type AttrMap, attrMap, be16, cstr, decodeAttrs, encodeAttr, encodeNested, need, readBe16, readString, readU32, readU8, u32, u8,
 } from './attributes';
 import {
-  AF_BRIDGE, AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_IFNAME,
-  IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
-  IFLA_PROTINFO, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT,
+  AF_BRIDGE, AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_GSO_MAX_SIZE,
+  IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINKINFO, IFLA_MASTER,
+  IFLA_MTU, IFLA_PROTINFO, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT,
   IFLA_VXLAN_PROXY, NLA_F_NESTED, VETH_INFO_PEER,
 } from './constants';
 import { DecodeError, EncodeError } from './errors';
@@ -102,7 +102,7 @@ export function encodeNewLink(req: NewLinkRequest): Buffer {
   return Buffer.concat([head, ...commonAttrs(req), ...master, encodeNested(IFLA_LINKINFO, linkinfo)]);
 }
 
-export interface SetLinkRequest { index: number; up?: boolean; mtu?: number; mac?: string; master?: number }
+export interface SetLinkRequest { index: number; up?: boolean; mtu?: number; mac?: string; master?: number; gsoMaxSize?: number }
 
 /** RTM_SETLINK payload; only the fields given change (ifi_change limits which flags apply) */
 export function encodeSetLink(req: SetLinkRequest): Buffer {
@@ -113,6 +113,7 @@ export function encodeSetLink(req: SetLinkRequest): Buffer {
   if (req.mtu !== undefined) attrs.push(encodeAttr(IFLA_MTU, u32(req.mtu)));
   if (req.mac !== undefined) attrs.push(encodeAttr(IFLA_ADDRESS, parseMac(req.mac)));
   if (req.master !== undefined) attrs.push(encodeAttr(IFLA_MASTER, u32(req.master))); // 0 = release
+  if (req.gsoMaxSize !== undefined) attrs.push(encodeAttr(IFLA_GSO_MAX_SIZE, u32(req.gsoMaxSize)));
   return Buffer.concat([head, ...attrs]);
 }
 
@@ -186,6 +187,7 @@ export function decodeLink(payload: Buffer): LinkInfo {
   const mtu = a.get(IFLA_MTU);
   const addr = a.get(IFLA_ADDRESS);
   const master = a.get(IFLA_MASTER);
+  const gso = a.get(IFLA_GSO_MAX_SIZE);
   const info: LinkInfo = {
     index: hdr.index,
     name: readString(name),
@@ -194,6 +196,7 @@ export function decodeLink(payload: Buffer): LinkInfo {
     mac: addr ? formatMac(addr) : '',
     up: (hdr.flags & IFF_UP) !== 0,
   };
+  if (gso) info.gsoMaxSize = readU32(gso, 'IFLA_GSO_MAX_SIZE');
   if (master) {
     const m = readU32(master, 'IFLA_MASTER');
     if (m !== 0) info.masterIndex = m;

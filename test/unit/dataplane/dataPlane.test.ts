@@ -8,6 +8,7 @@ import { decodeSleeve, encodeSleeve } from '../../../src/dataplane/frames/sleeve
 import { vniForSubnet } from '../../../src/dataplane/frames/vni';
 import { parseUdpFrame, parseVxlanDatagram, PROBE_DEVICE_MAC_TEXT, PROBE_VNI } from '../../../src/dataplane/frames/vxlanProbe';
 import { MemoryTap } from '../../../src/dataplane/tap/memory';
+import { TAP_GSO_MAX_SIZE } from '../../../src/dataplane/tap/tap';
 import { VNET_HDR_BYTES } from '../../../src/dataplane/tap/vnet';
 import { packFrames, unpackFrames } from '../../../src/dataplane/tap/packed';
 import { ChannelId } from '../../../src/mesh/gossip/channel';
@@ -18,7 +19,7 @@ import type { PeerId } from '../../../src/mesh/peerId';
 import { DropCounter } from '../../../src/mesh/stats';
 import type { ReceiveHandler, Transport } from '../../../src/mesh/transport/types';
 import { FakeNetlink } from '../../../src/netlink/fake';
-import type { FdbInfo } from '../../../src/netlink/types';
+import type { FdbInfo, LinkChange } from '../../../src/netlink/types';
 import type { ClusterEndpoint } from '../../../src/network/endpointTable';
 import type { NetworkRecord } from '../../../src/network/model';
 import { PROBE_DEVICE, tapName, vxlanName } from '../../../src/network/names';
@@ -280,14 +281,24 @@ describe('DataPlane: devices', () => {
   test('attach enslaves a VXLAN port (proxy, no learning) and the TAP, both with learning off and isolated on', async () => {
     const h = await harness();
     await h.dp.start();
+    const mark = h.nl.calls.length;
     await h.dp.attach(NET);
+    // one request per port; the TAP's (virtio-net headers) also lowers gso_max_size so header + frame fit a u16
+    expect(h.nl.calls.slice(mark).filter((c) => c.op === 'setLink').map((c) => c.args)).toEqual([
+      { name: VX, change: { master: NET.bridge, mtu: NET.mtu, up: true } },
+      { name: TAP, change: { master: NET.bridge, mtu: NET.mtu, up: true, gsoMaxSize: TAP_GSO_MAX_SIZE } },
+    ]);
+    expect(TAP_GSO_MAX_SIZE).toBe(65525);
     const br = (await h.nl.getLink(NET.bridge))!.index;
     expect(await h.nl.getLink(VX)).toMatchObject({
       kind: 'vxlan', masterIndex: br, up: true, mtu: NET.mtu,
       vxlan: { vni: VNI, port: VXLAN_PORT, learning: false, proxy: true },
       bridgePort: { learning: false, isolated: true },
     });
-    expect(await h.nl.getLink(TAP)).toMatchObject({ masterIndex: br, up: true, mtu: NET.mtu, bridgePort: { learning: false, isolated: true } });
+    expect(await h.nl.getLink(TAP)).toMatchObject({
+      masterIndex: br, up: true, mtu: NET.mtu, gsoMaxSize: 65525, bridgePort: { learning: false, isolated: true },
+    });
+    expect((await h.nl.getLink(VX))?.gsoMaxSize).toBe(65536); // left alone
     expect(h.taps.map((t) => t.name)).toEqual([TAP]);
     expect(h.dp.deviceNames(NET)).toEqual([VX, TAP]);
     expect(h.dp.status()).toEqual({
@@ -308,7 +319,10 @@ describe('DataPlane: devices', () => {
     expect(h.taps).toHaveLength(2);
     expect(h.taps[0]!.isClosed).toBe(true);
     expect(h.taps[1]!.isClosed).toBe(false);
-    expect((await h.nl.getLink(TAP))?.bridgePort).toEqual({ learning: false, isolated: true });
+    expect(await h.nl.getLink(TAP)).toMatchObject({ gsoMaxSize: TAP_GSO_MAX_SIZE, bridgePort: { learning: false, isolated: true } });
+    // every attach (the TAP kept or opened again) puts it on the bridge with its gso_max_size, in one request
+    const tapSets = h.nl.calls.filter((c) => c.op === 'setLink' && (c.args as { name: string }).name === TAP);
+    expect(tapSets.map((c) => (c.args as { change: LinkChange }).change.gsoMaxSize)).toEqual([TAP_GSO_MAX_SIZE, TAP_GSO_MAX_SIZE, TAP_GSO_MAX_SIZE]);
   });
 
   test('a second network whose subnet hashes to the same VNI is refused', async () => {

@@ -115,6 +115,19 @@ describe('links (ifinfomsg)', () => {
     ));
   });
 
+  test('set link: gso_max_size is IFLA_GSO_MAX_SIZE (41), a u32, after the others (what a TAP on its bridge gets)', () => {
+    expect(encodeSetLink({ index: 5, up: true, mtu: 1450, master: 3, gsoMaxSize: 65525 })).toEqual(hex(
+      '00 00 00 00 05 00 00 00 01 00 00 00 01 00 00 00'
+      + '08 00 04 00 aa 05 00 00'                        // IFLA_MTU 1450
+      + '08 00 0a 00 03 00 00 00'                        // IFLA_MASTER 3
+      + '08 00 29 00 f5 ff 00 00',                       // IFLA_GSO_MAX_SIZE 65525
+    ));
+    expect(encodeSetLink({ index: 300, gsoMaxSize: 16000 })).toEqual(hex(
+      '00 00 00 00 2c 01 00 00 00 00 00 00 00 00 00 00' + '08 00 29 00 80 3e 00 00',
+    ));
+    for (const bad of [-1, 2 ** 32, 1.5]) expect(() => encodeSetLink({ index: 1, gsoMaxSize: bad })).toThrow(EncodeError);
+  });
+
   test('by name, and dump', () => {
     expect(encodeLinkByName('eth0')).toEqual(hex(IFINFOMSG_ZERO + '09 00 03 00 65 74 68 30 00 00 00 00'));
     expect(encodeLinkDump()).toEqual(hex(IFINFOMSG_ZERO));

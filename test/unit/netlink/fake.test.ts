@@ -6,7 +6,7 @@ import { FakeNetlink } from '../../../src/netlink/fake';
 describe('FakeNetlink', () => {
   test('starts like a fresh namespace: only lo, down', async () => {
     expect(await new FakeNetlink().listLinks()).toEqual([
-      { index: 1, name: 'lo', kind: 'other', mtu: 65536, mac: '00:00:00:00:00:00', up: false },
+      { index: 1, name: 'lo', kind: 'other', mtu: 65536, mac: '00:00:00:00:00:00', up: false, gsoMaxSize: 65536 },
     ]);
     expect(await new FakeNetlink({ loopback: false }).listLinks()).toEqual([]);
   });
@@ -25,6 +25,26 @@ describe('FakeNetlink', () => {
       { op: 'setLink', args: { name: 'br0', change: { up: true } } },
       { op: 'addAddress', args: { dev: 'br0', cidr: '10.0.0.1/24' } },
     ]);
+  });
+
+  test('gsoMaxSize is recorded with the rest of a setLink and applied; every link starts at 65536', async () => {
+    const nl = new FakeNetlink();
+    await nl.createBridge({ name: 'br0' });
+    await nl.createVeth({ name: 'a', peerName: 'b' });
+    expect((await nl.getLink('a'))?.gsoMaxSize).toBe(65536);
+    await nl.setLink('a', { master: 'br0', mtu: 1450, up: true, gsoMaxSize: 65525 });
+    await nl.setLink('br0', { gsoMaxSize: 65537 }).catch(() => undefined);
+    expect(nl.calls.slice(2)).toEqual([
+      { op: 'setLink', args: { name: 'a', change: { master: 'br0', mtu: 1450, up: true, gsoMaxSize: 65525 } } },
+      { op: 'setLink', args: { name: 'br0', change: { gsoMaxSize: 65537 } }, error: 'EINVAL' },
+    ]);
+    expect(await nl.getLink('a')).toMatchObject({ gsoMaxSize: 65525, mtu: 1450, up: true });
+    expect((await nl.getLink('br0'))?.gsoMaxSize).toBe(65536);
+    // a veth may go beyond 64 KiB (BIG TCP), a refused value changes nothing else in the request
+    await nl.setLink('a', { gsoMaxSize: 200_000 });
+    expect((await nl.getLink('a'))?.gsoMaxSize).toBe(200_000);
+    await expect(nl.setLink('a', { mtu: 1400, gsoMaxSize: 0 })).rejects.toMatchObject({ code: 'ERANGE' });
+    expect(await nl.getLink('a')).toMatchObject({ gsoMaxSize: 200_000, mtu: 1450 });
   });
 
   test('recorded args are snapshots, and returned links are copies', async () => {

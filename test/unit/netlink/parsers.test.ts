@@ -16,6 +16,7 @@ const VETH_LINK = hex(
   + '08 00 04 00 aa 05 00 00'                        // IFLA_MTU 1450
   + '0a 00 01 00 02 42 0a 20 00 01 00 00'            // IFLA_ADDRESS
   + '08 00 0a 00 03 00 00 00'                        // IFLA_MASTER 3
+  + '08 00 29 00 00 00 01 00'                        // IFLA_GSO_MAX_SIZE 65536
   + '1c 00 12 80'                                    // IFLA_LINKINFO | NLA_F_NESTED, 28
   + '09 00 01 00 76 65 74 68 00 00 00 00'            //   IFLA_INFO_KIND "veth\0"
   + '0b 00 04 00 62 72 69 64 67 65 00 00',           //   IFLA_INFO_SLAVE_KIND "bridge\0" (ignored)
@@ -59,7 +60,7 @@ const VXLAN_PORT_LINK = hex(
 describe('decodeLink', () => {
   test('a veth enslaved to a bridge', () => {
     expect(decodeLink(VETH_LINK)).toEqual({
-      index: 7, name: 'veth1', kind: 'veth', mtu: 1450, mac: '02:42:0a:20:00:01', up: true, masterIndex: 3,
+      index: 7, name: 'veth1', kind: 'veth', mtu: 1450, mac: '02:42:0a:20:00:01', up: true, gsoMaxSize: 65536, masterIndex: 3,
     });
   });
 
@@ -98,6 +99,14 @@ describe('decodeLink', () => {
     const macvlan = Buffer.concat([hex('00 00 01 00 04 00 00 00 00 00 00 00 00 00 00 00' + '06 00 03 00 6d 00 00 00'),
       hex('10 00 12 00 0c 00 01 00 6d 61 63 76 6c 61 6e 00')]);
     expect(decodeLink(macvlan).kind).toBe('other');
+  });
+
+  test('IFLA_GSO_MAX_SIZE: read when present (a u32), left out when absent; a 2-byte one is a DecodeError', () => {
+    const link = (gso: string) => hex('00 00 01 00 05 00 00 00 00 00 00 00 00 00 00 00' + '06 00 03 00 74 00 00 00' + gso);
+    expect(decodeLink(link('08 00 29 00 f5 ff 00 00')).gsoMaxSize).toBe(65525);
+    expect(decodeLink(link('08 00 29 00 f8 ff 07 00')).gsoMaxSize).toBe(524280);
+    expect(decodeLink(link('')).gsoMaxSize).toBeUndefined();
+    expect(() => decodeLink(link('06 00 29 00 f5 ff 00 00'))).toThrow(DecodeError);
   });
 
   test('round trip through the request encoder (a NEWLINK request parses as a link)', () => {

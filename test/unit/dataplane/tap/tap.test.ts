@@ -9,7 +9,7 @@ const fake = {
 jest.mock('weft-tap', () => fake, { virtual: true });
 
 import { TapError } from '../../../../src/dataplane/tap/errors';
-import { openTap } from '../../../../src/dataplane/tap/tap';
+import { openTap, TAP_GSO_MAX_SIZE } from '../../../../src/dataplane/tap/tap';
 
 const nativeError = (code: string, message: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(message), { code, ...extra });
@@ -50,16 +50,20 @@ describe('openTap', () => {
 
   test('virtio-net headers and offloads unless asked otherwise; what the kernel agreed to is kept', () => {
     fake.open.mockImplementation((name: string, vnet: boolean) => ({
-      handle: { h: name }, name, vnetHdr: vnet ? 10 : 0, offloads: vnet ? 0x6f : 0, gsoMaxSize: vnet ? 65525 : 0,
+      handle: { h: name }, name, vnetHdr: vnet ? 10 : 0, offloads: vnet ? 0x6f : 0,
     }));
     const t = openTap('wt-v');
     expect(fake.open).toHaveBeenLastCalledWith('wt-v', true);
     expect(t.vnetHdr).toBe(10);
-    expect(t.offloads).toEqual({ flags: 0x6f, gsoMaxSize: 65525 });
+    expect(t.offloads).toEqual({ flags: 0x6f });
     const p = openTap('wt-p', { vnetHdr: false });
     expect(fake.open).toHaveBeenLastCalledWith('wt-p', false);
     expect(p.vnetHdr).toBe(0);
-    expect(p.offloads).toEqual({ flags: 0, gsoMaxSize: 0 });
+    expect(p.offloads).toEqual({ flags: 0 });
+  });
+
+  test('TAP_GSO_MAX_SIZE: the largest GSO packet whose virtio-net header + frame fit a u16 length', () => {
+    expect(TAP_GSO_MAX_SIZE).toBe(65535 - 10);
   });
 
   test('no /dev/net/tun', () => {
