@@ -27,6 +27,7 @@ import { PROBE_LOCAL_IP_TEXT, PROBE_PORT } from '../dataplane/frames/vxlanProbe'
 import type { Path } from '../dataplane/plan';
 import { openTap } from '../dataplane/tap/tap';
 import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
+import { FramedTransport } from '../mesh/transport/framed';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
 import { type HostNetworks, validateHostNetworks } from '../network/clusterNetworks';
@@ -34,7 +35,7 @@ import { type EndpointEntry, flatten, KnownSince, localEntries, validateEntries 
 import type { NetworkCollections } from '../network/model';
 import { Networks } from '../network/networks';
 import { Reconciler } from '../network/reconciler';
-import { deriveMtu, underlayAddress } from '../network/underlay';
+import { deriveMtu, meshSegment, underlayAddress } from '../network/underlay';
 import { IpamDriver } from '../plugin/ipamDriver';
 import { NetworkDriver } from '../plugin/networkDriver';
 import { routes } from '../plugin/routes';
@@ -77,10 +78,19 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   // the kernel has no ESP transform here, so VXLAN traffic could not be encrypted: a password means the sleeve
   const fastdp = config.fastdp && key === undefined;
   const fastdpOff = fastdp ? undefined : !config.fastdp ? '--no-fastdp' : 'a password is set: traffic goes by the encrypted sleeve (no kernel ESP for VXLAN)';
-  const transport = await UdpTransport.open({ host: '0.0.0.0', port: config.port });
+  // GSO cuts the mesh's 64 KiB messages into underlay-sized datagrams in the kernel; GRO hands them back whole
+  const socket = await UdpTransport.open({ host: '0.0.0.0', port: config.port, segment: meshSegment(links, routesNow), gro: true });
+  if (socket.offload.errors.length) log.warn({ errors: socket.offload.errors }, 'UDP offload refused: large mesh messages are IP-fragmented');
+  const transport = new FramedTransport(socket, { ...(socket.offload.segment !== undefined ? { segment: socket.offload.segment } : {}), now: clock.now });
   const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES, fastdp },
     key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
   for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
+  /** what the mesh and its framing dropped, by reason */
+  const allDrops = () => {
+    const out = mesh.drops.snapshot();
+    for (const [k, n] of Object.entries(transport.drops.snapshot())) out[k] = (out[k] ?? 0) + n;
+    return out;
+  };
   persist(mesh.peersChannel, (w, seg) => store.put('peers', w, seg));
 
   // networks follow the cluster: each host gossips the weft networks its Docker has
@@ -171,7 +181,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     }),
     peers: () => mesh.peers().map((p) => ({ peer: p.nickname, state: p.state, mode: pathView(dataPlane.pathOf(p.id)).mode })),
     mesh: () => mesh.traffic,
-    drops: () => mesh.drops.snapshot(),
+    drops: allDrops,
     sleeve: () => [...dataPlane.trafficByPeer()].map(([peer, t]) => ({ peer: nickname(peer), ...t })),
   });
   const plugin = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), log.child({ c: 'plugin' }), metrics.pluginCall), config.socketPath);
@@ -193,8 +203,9 @@ export async function runDaemon(config: Config): Promise<Daemon> {
         encrypted: key !== undefined,
         peers: mesh.peers().map((p) => ({ ...p, ...pathView(dataPlane.pathOf(p.id)) })),
         targets: mesh.membership.configuredTargets(),
-        drops: mesh.drops.snapshot(),
+        drops: allDrops(),
         traffic: mesh.traffic,
+        udp: { segment: transport.segment ?? null, gro: socket.offload.gro, reassembling: transport.pending },
       },
       ring: {
         waiting: ownership.isEmpty,

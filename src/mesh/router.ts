@@ -128,7 +128,7 @@ export class Mesh implements Link {
 
   /** sends a datagram that is not a mesh frame (the fast-path probe) from the mesh's socket */
   sendRaw(addr: Addr, data: Buffer): void {
-    this.transport.send(addr, data);
+    this.transport.sendRaw(addr, data);
   }
 
   private sendTo(addr: Addr, type: number, payload: Buffer): void {

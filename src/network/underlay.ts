@@ -21,9 +21,21 @@ export function underlayLink(links: readonly LinkInfo[], routes: readonly RouteI
   );
 }
 
+/** the underlay device's MTU (1500 when there is none to ask) */
+export function underlayMtu(links: readonly LinkInfo[], routes: readonly RouteInfo[]): number {
+  return underlayLink(links, routes)?.mtu ?? 1500;
+}
+
 export function deriveMtu(links: readonly LinkInfo[], routes: readonly RouteInfo[]): number {
-  const u = underlayLink(links, routes);
-  return Math.max(MIN_MTU, (u?.mtu ?? 1500) - VXLAN_OVERHEAD);
+  return Math.max(MIN_MTU, underlayMtu(links, routes) - VXLAN_OVERHEAD);
+}
+
+/** outer IPv4 (20) + UDP (8) */
+export const UDP_OVERHEAD = 28;
+
+/** the mesh's GSO segment: the largest datagram that crosses the underlay unfragmented */
+export function meshSegment(links: readonly LinkInfo[], routes: readonly RouteInfo[]): number {
+  return Math.max(MIN_MTU, underlayMtu(links, routes)) - UDP_OVERHEAD;
 }
 
 /** the underlay's first IPv4 address, e.g. "192.168.91.1" */

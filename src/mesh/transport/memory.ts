@@ -5,9 +5,9 @@
  * happens on a scheduler timer, never inside send(), like a real network.
  */
 import type { Scheduler, TimerHandle } from '../../util/scheduler';
-import { MAX_FRAME } from '../envelope';
 import { DropCounter } from '../stats';
 import { formatAddr, parseAddr } from './addr';
+import { MAX_UDP_PAYLOAD } from './framing';
 import { Packet, PacketQueue } from './packetQueue';
 import type { Addr, ReceiveHandler, Transport } from './types';
 import { seededRandom } from '../../util/random';
@@ -54,6 +54,10 @@ class MemoryTransport implements Transport {
   ) {}
 
   send(to: Addr, data: Uint8Array): void {
+    this.net.route(this, to, data);
+  }
+
+  sendRaw(to: Addr, data: Uint8Array): void {
     this.net.route(this, to, data);
   }
 
@@ -145,7 +149,7 @@ export class MemoryNetwork {
   route(src: MemoryTransport, to: Addr, data: Uint8Array): void {
     this.sent++;
     if (src.closed) return this.drops.count('senderClosed');
-    if (data.length > MAX_FRAME) return this.drops.count('tooLarge');
+    if (data.length > MAX_UDP_PAYLOAD) return this.drops.count('tooLarge');
     if (!this.open.has(to)) return this.drops.count('unknownPeer');
     const from = src.address;
     if (this.partitions.length !== 0 && this.partitioned(from, to)) return this.drops.count('partitioned');

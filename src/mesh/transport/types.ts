@@ -10,6 +10,8 @@ export interface Transport {
   readonly address: Addr;
   /** best effort; never throws for an unreachable or unknown peer (the transport counts it) */
   send(to: Addr, data: Uint8Array): void;
+  /** a datagram exactly as given, outside any framing the transport adds (the fast-path probe to a VXLAN port) */
+  sendRaw(to: Addr, data: Uint8Array): void;
   /** one handler; setting another replaces it */
   onReceive(handler: ReceiveHandler): void;
   /** stops receiving; idempotent */

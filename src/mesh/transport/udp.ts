@@ -1,12 +1,15 @@
 /**
  * The real transport: one IPv4 UDP socket (dgram-as-promised). Sends are fire
  * and forget; every refusal or error is counted, never thrown, because a peer
- * going away must not take this one down.
+ * going away must not take this one down. It moves datagrams as they are; the
+ * mesh's socket asks for GSO/GRO here and frames its messages above
+ * (framed.ts).
  */
-import { MAX_FRAME } from '../envelope';
 import { DropCounter } from '../stats';
 import { formatAddr, tryParseAddr } from './addr';
+import { MAX_UDP_PAYLOAD } from './framing';
 import type { Addr, ReceiveHandler, Transport, TransportStats } from './types';
+import { enableUdpOffload, type OffloadResult } from './udpOffload';
 
 // type-only: the package is ESM and is loaded with import() in open()
 type Dgram = typeof import('dgram-as-promised', { with: { 'resolution-mode': 'import' } });
@@ -21,6 +24,10 @@ export interface UdpOptions {
   onError?: (err: unknown) => void;
   /** SO_RCVBUF / SO_SNDBUF asked for; default SOCKET_BUFFER_BYTES */
   bufferBytes?: number;
+  /** UDP_SEGMENT: the kernel cuts sends longer than this into datagrams of this size (only for framed use) */
+  segment?: number;
+  /** UDP_GRO: a read may hold several datagrams back to back (only for framed use) */
+  gro?: boolean;
 }
 
 /**
@@ -45,6 +52,8 @@ export class UdpTransport implements Transport {
     private readonly socket: Socket,
     readonly address: Addr,
     private readonly onError: ((err: unknown) => void) | undefined,
+    /** what the kernel granted of `segment` and `gro` */
+    readonly offload: OffloadResult,
   ) {}
 
   static async open(o: UdpOptions): Promise<UdpTransport> {
@@ -61,7 +70,8 @@ export class UdpTransport implements Transport {
     );
     try {
       const bound = await socket.bind({ address: o.host, port: o.port, exclusive: true });
-      self = new UdpTransport(socket, formatAddr({ host: bound.address, port: bound.port }), o.onError);
+      const offload = await enableUdpOffload(socket.socket, { ...(o.segment !== undefined ? { segment: o.segment } : {}), gro: o.gro === true });
+      self = new UdpTransport(socket, formatAddr({ host: bound.address, port: bound.port }), o.onError, offload);
       return self;
     } catch (e) {
       socket.destroy();
@@ -80,11 +90,16 @@ export class UdpTransport implements Transport {
 
   send(to: Addr, data: Uint8Array): void {
     if (this.closing) return this.drops.count('closed');
-    if (data.length > MAX_FRAME) return this.drops.count('tooLarge');
+    if (data.length > MAX_UDP_PAYLOAD) return this.drops.count('tooLarge');
     const dest = tryParseAddr(to);
     if (!dest) return this.drops.count('badAddr');
     this.sent++;
     this.socket.send(data, dest.port, dest.host).catch(this.sendFailed);
+  }
+
+  /** the same as send: this transport adds nothing to a datagram */
+  sendRaw(to: Addr, data: Uint8Array): void {
+    this.send(to, data);
   }
 
   onReceive(handler: ReceiveHandler): void {

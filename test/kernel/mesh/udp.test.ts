@@ -5,7 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { deriveKey, Opener, Sealer } from '../../../src/mesh/crypto';
-import { decodeEnvelope, encodeEnvelope, MAX_FRAME } from '../../../src/mesh/envelope';
+import { decodeEnvelope, encodeEnvelope } from '../../../src/mesh/envelope';
+import { FramedTransport } from '../../../src/mesh/transport/framed';
+import { HEADER_BYTES, MAX_UDP_PAYLOAD as MAX_FRAME, parseRecords } from '../../../src/mesh/transport/framing';
 import { MessageType } from '../../../src/mesh/messageTypes';
 import { UdpTransport } from '../../../src/mesh/transport/udp';
 import type { Addr } from '../../../src/mesh/transport/types';
@@ -73,7 +75,7 @@ test('sealed envelopes survive the trip and open on the other side', async () =>
   expect(decodeEnvelope(atB[0].data, new Opener(key))).toEqual({ ok: true, type: MessageType.Gossip, sender: '00000000000000aa', payload });
 });
 
-test('oversized sends and bad addresses are counted, not thrown; a full-size frame goes through', async () => {
+test('oversized sends and bad addresses are counted, not thrown; a full-size datagram goes through', async () => {
   const a = await transport();
   const b = await transport();
   const atB = collect(b);
@@ -141,4 +143,51 @@ test('open refuses a bad host or port, and a port in use', async () => {
   await expect(UdpTransport.open({ host: LO, port: 70000 })).rejects.toThrow(/0\.\.65535/);
   const a = await transport();
   await expect(UdpTransport.open({ host: LO, port: Number(a.address.split(':')[1]) })).rejects.toThrow(/EADDRINUSE/);
+});
+
+describe('GSO and GRO under the framing', () => {
+  const S = 1472;
+  async function offloaded(o: { segment?: number; gro?: boolean }): Promise<UdpTransport> {
+    const t = await UdpTransport.open({ host: LO, port: 0, ...o });
+    open.push(t);
+    return t;
+  }
+
+  test('the kernel grants both; without them nothing is asked', async () => {
+    expect((await offloaded({ segment: S, gro: true })).offload).toEqual({ segment: S, gro: true, errors: [] });
+    expect((await transport()).offload).toEqual({ gro: false, errors: [] });
+  });
+
+  test('a 60 KB message leaves as datagrams of at most the segment, cut on record boundaries, and comes back whole', async () => {
+    const a = await offloaded({ segment: S, gro: true });
+    const plain = await transport(); // no GRO: sees each datagram the kernel cut
+    const datagrams = collect(plain);
+    const fa = new FramedTransport(a, { segment: S, now: Date.now });
+    const message = Buffer.from(Array.from({ length: 60_000 }, (_, i) => (i * 7) & 255));
+    fa.send(plain.address, message);
+    const chunks = Math.ceil(message.length / (S - HEADER_BYTES));
+    await until(() => datagrams.length === chunks);
+    expect(Math.max(...datagrams.map((d) => d.data.length))).toBe(S);
+    const rebuilt = Buffer.concat(datagrams.flatMap((d) => parseRecords(d.data).records).sort((x, y) => x.index - y.index).map((r) => r.body));
+    expect(rebuilt.equals(message)).toBe(true);
+  });
+
+  test('between two framed transports with GRO: messages of every size arrive intact, and reads hold many records', async () => {
+    const a = await offloaded({ segment: S, gro: true });
+    const b = await offloaded({ segment: S, gro: true });
+    const reads: number[] = [];
+    const counting = { address: b.address, send: b.send.bind(b), sendRaw: b.sendRaw.bind(b), close: b.close.bind(b),
+      onReceive: (h: (d: Buffer, f: Addr) => void) => b.onReceive((d, f) => { reads.push(parseRecords(d).records.length); h(d, f); }) };
+    const fa = new FramedTransport(a, { segment: S, now: Date.now });
+    const fb = new FramedTransport(counting, { segment: S, now: Date.now });
+    const got: Buffer[] = [];
+    fb.onReceive((m) => got.push(m));
+    const sent = [1, 1464, 1465, 30_000, 64_934, 5, 64_934].map((n, k) => Buffer.alloc(n, k + 1));
+    for (const m of sent) fa.send(b.address, m);
+    await until(() => got.length === sent.length);
+    // Buffer.equals: jest's deep equality walks 64 KiB buffers byte by byte, for seconds
+    expect(got.map((m, i) => m.equals(sent[i]))).toEqual(sent.map(() => true));
+    expect(Math.max(...reads)).toBeGreaterThan(1);
+    expect(fb.drops.total).toBe(0);
+  });
 });

@@ -103,6 +103,7 @@ class FakeProbeSocket implements Transport {
   handler?: ReceiveHandler;
   closed = false;
   send(): void {}
+  sendRaw(): void {}
   onReceive(h: ReceiveHandler): void {
     this.handler = h;
   }

@@ -1,0 +1,105 @@
+/**
+ * The mesh's messages over a datagram transport, in framing.ts records: a
+ * message larger than the GSO segment goes as chunks the kernel sends as
+ * separate datagrams (UDP GSO), and a read that holds several of them (UDP
+ * GRO) is split and reassembled here. Without GSO a message is one record in
+ * one datagram, as before. Every bad read or lost chunk is a counted drop.
+ */
+import { DropCounter } from '../stats';
+import { type FrameRecord, layout, parseRecords, type ReassemblyDrop, Reassembler } from './framing';
+import type { Addr, ReceiveHandler, Transport } from './types';
+
+export interface FramedOptions {
+  /** the inner transport's GSO segment size; undefined: one datagram per message */
+  segment?: number;
+  now: () => number;
+  /** a message still missing chunks after this long is dropped (default 2 s) */
+  timeoutMs?: number;
+  /** most messages in reassembly at once (default 256: four full sleeve bursts from 64 peers) */
+  maxPending?: number;
+  /** most bytes in reassembly at once (default 16 MiB) */
+  maxBytes?: number;
+  /** told about a handler that threw (counted as 'handlerError' either way) */
+  onError?: (err: unknown) => void;
+}
+
+export type FramedDropReason = 'tooLarge' | 'badFrame' | 'handlerError' | ReassemblyDrop;
+
+export class FramedTransport implements Transport {
+  readonly drops = new DropCounter<FramedDropReason>();
+  private handler: ReceiveHandler | undefined;
+  private readonly reassembler: Reassembler;
+  private msgId = 0;
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly o: FramedOptions,
+  ) {
+    this.reassembler = new Reassembler({
+      timeoutMs: o.timeoutMs ?? 2000,
+      maxPending: o.maxPending ?? 256,
+      maxBytes: o.maxBytes ?? 16 * 1024 * 1024,
+      onDrop: (reason) => this.drops.count(reason),
+    });
+    inner.onReceive((read, from) => this.receive(read, from));
+  }
+
+  get address(): Addr {
+    return this.inner.address;
+  }
+
+  /** the GSO segment in use, if any */
+  get segment(): number | undefined {
+    return this.o.segment;
+  }
+
+  /** messages waiting for chunks */
+  get pending(): { messages: number; bytes: number } {
+    return this.reassembler.pending;
+  }
+
+  send(to: Addr, data: Uint8Array): void {
+    let buffers: Buffer[];
+    try {
+      buffers = layout(data, this.msgId, this.o.segment);
+    } catch {
+      return this.drops.count('tooLarge');
+    }
+    this.msgId = (this.msgId + 1) & 0xffff;
+    for (const b of buffers) this.inner.send(to, b);
+  }
+
+  sendRaw(to: Addr, data: Uint8Array): void {
+    this.inner.sendRaw(to, data);
+  }
+
+  onReceive(handler: ReceiveHandler): void {
+    this.handler = handler;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private receive(read: Buffer, from: Addr): void {
+    // whole messages skip the reassembler: expire what waits on every read, so a lost chunk is counted soon
+    this.reassembler.expire(this.o.now());
+    const { records, error } = parseRecords(read);
+    if (error) this.drops.count(error);
+    for (const r of records) this.deliver(r, from);
+  }
+
+  private deliver(r: FrameRecord, from: Addr): void {
+    const message = this.reassembler.add(from, r, this.o.now());
+    if (!message) return;
+    const h = this.handler;
+    if (!h) return;
+    // one bad message must not cost the rest of the read
+    try {
+      h(message, from);
+    } catch (e) {
+      this.drops.count('handlerError');
+      this.o.onError?.(e);
+    }
+  }
+}

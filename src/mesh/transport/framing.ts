@@ -1,0 +1,265 @@
+/**
+ * Self-delimiting records for the mesh's UDP socket, so it can use GSO and GRO.
+ *
+ * Why: a 64 KiB datagram is IP-fragmented by the sender's kernel, which costs
+ * most of its CPU. With UDP_SEGMENT = S the kernel instead cuts each send into
+ * S-byte datagrams, and with UDP_GRO the receiver's kernel may hand over one
+ * read holding several consecutive datagrams of a flow, concatenated, with no
+ * word on where they split. So every datagram must say where it ends, and a
+ * message bigger than one datagram travels as chunks that each say which
+ * message and which part they are.
+ *
+ * Wire format. A datagram, and a read (which may hold several), is a sequence
+ * of records; a record is an 8-byte header and its body:
+ *
+ *   0     MAGIC 0xA7     framing version; anything else is not ours
+ *   1     count  u8      chunks in the message, 1..255 (1: the whole message)
+ *   2..3  length u16 BE  body bytes
+ *   4..5  msgId  u16 BE  the sender's message counter (wraps; 0 allowed)
+ *   6     index  u8      0..count-1
+ *   7     reserved       0 on send, ignored on receive
+ *
+ * With GSO every chunk but a message's last is exactly S bytes and send
+ * buffers hold whole records only, so the kernel's S-byte cuts always fall on
+ * record boundaries (only a send's last segment may be shorter, and only the
+ * message's last chunk is). Chunks carry no offset: the receiver orders them
+ * by index and concatenates.
+ *
+ * Pure codec: no I/O, no timers (time is passed in).
+ */
+
+export const MAGIC = 0xa7;
+export const HEADER_BYTES = 8;
+export const MAX_CHUNKS = 255;
+/** the largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP) */
+export const MAX_UDP_PAYLOAD = 65507;
+/** the kernel's UDP_MAX_SEGMENTS on older kernels (newer ones allow 128) */
+export const MAX_GSO_SEGMENTS = 64;
+
+/** the largest message layout() accepts without chunking (one datagram, IP-fragmented if need be) */
+export const MAX_WHOLE = MAX_UDP_PAYLOAD - HEADER_BYTES;
+
+function writeHeader(b: Buffer, at: number, count: number, length: number, msgId: number, index: number): void {
+  b[at] = MAGIC;
+  b[at + 1] = count;
+  b.writeUInt16BE(length, at + 2);
+  b.writeUInt16BE(msgId, at + 4);
+  b[at + 6] = index;
+  b[at + 7] = 0;
+}
+
+/** one buffer holding the whole message as one record (count 1) */
+function whole(src: Buffer, msgId: number): Buffer[] {
+  // allocUnsafe: every byte is written below
+  const b = Buffer.allocUnsafe(HEADER_BYTES + src.length);
+  writeHeader(b, 0, 1, src.length, msgId, 0);
+  src.copy(b, HEADER_BYTES);
+  return [b];
+}
+
+/**
+ * The buffers to send for one message. Without segment (no GSO): one buffer, one record with count 1
+ * (throws RangeError if data.length > MAX_WHOLE). With segment = S (the GSO segment size, e.g. 1472):
+ * if HEADER_BYTES + data.length <= S, one buffer with one record (count 1); otherwise the message is cut into
+ * chunks of body S - HEADER_BYTES (the last chunk shorter), each chunk a record of exactly S bytes except the
+ * last, and the chunks are grouped into send buffers of at most min(floor(MAX_UDP_PAYLOAD / S), MAX_GSO_SEGMENTS)
+ * chunks each, in order. Throws RangeError when the message would need more than MAX_CHUNKS chunks, when S is
+ * not an integer in HEADER_BYTES+1 .. MAX_UDP_PAYLOAD, or when msgId is not an integer in 0..65535.
+ */
+export function layout(data: Uint8Array, msgId: number, segment?: number): Buffer[] {
+  if (!Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) throw new RangeError(`msgId ${msgId} is not in 0..65535`);
+  // a view, so Buffer.copy (native memcpy) works whatever kind of Uint8Array came in
+  const src = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (segment === undefined) {
+    if (src.length > MAX_WHOLE) throw new RangeError(`message of ${src.length} bytes exceeds ${MAX_WHOLE} without segmentation`);
+    return whole(src, msgId);
+  }
+  if (!Number.isInteger(segment) || segment <= HEADER_BYTES || segment > MAX_UDP_PAYLOAD) {
+    throw new RangeError(`segment ${segment} is not an integer in ${HEADER_BYTES + 1}..${MAX_UDP_PAYLOAD}`);
+  }
+  if (HEADER_BYTES + src.length <= segment) return whole(src, msgId);
+
+  const body = segment - HEADER_BYTES;
+  const count = Math.ceil(src.length / body);
+  if (count > MAX_CHUNKS) {
+    throw new RangeError(`message of ${src.length} bytes needs ${count} chunks of ${body} (at most ${MAX_CHUNKS})`);
+  }
+  // both limits: a send is one UDP payload, and the kernel refuses more segments than UDP_MAX_SEGMENTS
+  const perSend = Math.min(Math.floor(MAX_UDP_PAYLOAD / segment), MAX_GSO_SEGMENTS);
+  const sends: Buffer[] = [];
+  for (let first = 0; first < count; first += perSend) {
+    const end = Math.min(first + perSend, count);
+    const from = first * body;
+    const to = Math.min(end * body, src.length);
+    const b = Buffer.allocUnsafe((end - first) * HEADER_BYTES + (to - from));
+    let at = 0;
+    for (let i = first; i < end; i++) {
+      const s = i * body;
+      const e = Math.min(s + body, src.length);
+      writeHeader(b, at, count, e - s, msgId, i);
+      src.copy(b, at + HEADER_BYTES, s, e);
+      at += HEADER_BYTES + (e - s);
+    }
+    sends.push(b);
+  }
+  return sends;
+}
+
+export interface FrameRecord {
+  msgId: number;
+  index: number;
+  count: number;
+  /** a view into the read, not a copy */
+  body: Buffer;
+}
+
+/**
+ * Splits one read into records. Stops at the first malformed record (short header, wrong magic, count 0,
+ * index >= count, body running past the end) and reports it; the records before it are still returned.
+ * An empty read is malformed too: every datagram weft sends holds at least one record.
+ */
+export function parseRecords(read: Buffer): { records: FrameRecord[]; error?: 'badFrame' } {
+  const records: FrameRecord[] = [];
+  const n = read.length;
+  if (n === 0) return { records, error: 'badFrame' };
+  let at = 0;
+  while (at < n) {
+    if (n - at < HEADER_BYTES || read[at] !== MAGIC) return { records, error: 'badFrame' };
+    const count = read[at + 1];
+    const index = read[at + 6];
+    if (count === 0 || index >= count) return { records, error: 'badFrame' };
+    const start = at + HEADER_BYTES;
+    const end = start + read.readUInt16BE(at + 2);
+    if (end > n) return { records, error: 'badFrame' };
+    records.push({ msgId: read.readUInt16BE(at + 4), index, count, body: read.subarray(start, end) });
+    at = end;
+  }
+  return { records };
+}
+
+export type ReassemblyDrop = 'duplicateChunk' | 'inconsistentChunk' | 'reassemblyTimeout' | 'reassemblyOverflow';
+
+export interface ReassemblerOptions {
+  /** a message whose first chunk came longer ago than this is dropped (counted reassemblyTimeout) */
+  timeoutMs: number;
+  /** most messages in reassembly at once, across all senders; the oldest goes first (reassemblyOverflow) */
+  maxPending: number;
+  /** most body bytes held in reassembly at once; the oldest messages go first (reassemblyOverflow) */
+  maxBytes: number;
+  onDrop: (reason: ReassemblyDrop) => void;
+}
+
+/** a message in reassembly */
+interface Held {
+  readonly key: string;
+  readonly count: number;
+  /** when its first chunk came */
+  readonly since: number;
+  /** by index; views into the reads they came in */
+  readonly chunks: (Buffer | undefined)[];
+  have: number;
+  bytes: number;
+}
+
+/**
+ * Puts chunked messages back together, per (sender, msgId), within bounds on
+ * time, message count and bytes, so no sender can make it hold more.
+ *
+ * Held chunks are views into the caller's reads (no copy until the message is
+ * complete), so the caller must not reuse a read's buffer (Node's dgram gives
+ * each read its own), and a held chunk keeps its read alive until its message
+ * completes or is dropped.
+ *
+ * Messages are kept in a Map in insertion order, which is first-chunk order as
+ * long as `now` does not go backwards: expiry and overflow evict from the front.
+ */
+export class Reassembler {
+  private readonly held = new Map<string, Held>();
+  private bytes = 0;
+
+  constructor(private readonly o: ReassemblerOptions) {
+    if (!(o.timeoutMs >= 0)) throw new RangeError(`timeoutMs ${o.timeoutMs} must be at least 0`);
+    if (!(o.maxPending >= 1)) throw new RangeError(`maxPending ${o.maxPending} must be at least 1`);
+    if (!(o.maxBytes >= 0)) throw new RangeError(`maxBytes ${o.maxBytes} must be at least 0`);
+  }
+
+  /**
+   * One record from `from` (an opaque sender key, e.g. "10.0.0.1:6783") at time `now` (ms).
+   * count 1: returns the body at once (no copy; a held message with the same msgId is left alone). Otherwise
+   * keeps it, keyed by (from, msgId); returns the whole message (chunks concatenated in index order, one copy)
+   * once every index 0..count-1 is there, and forgets it. A chunk whose index is already held: ignored,
+   * duplicateChunk. A chunk whose count differs from the held message's count: the held message is dropped
+   * (inconsistentChunk) and reassembly restarts with this chunk. Expired messages are dropped on every add.
+   */
+  add(from: string, r: FrameRecord, now: number): Buffer | undefined {
+    if (r.count === 1) return r.body;
+    this.expire(now);
+    // msgId first: it is all digits, so the first '/' ends it whatever `from` holds
+    const key = `${r.msgId}/${from}`;
+    let m = this.held.get(key);
+    if (m) {
+      if (now - m.since > this.o.timeoutMs) {
+        // only when `now` went backwards earlier, so expire() stopped short of it
+        this.drop(m, 'reassemblyTimeout');
+        m = undefined;
+      } else if (m.count !== r.count) {
+        this.drop(m, 'inconsistentChunk');
+        m = undefined;
+      } else if (m.chunks[r.index] !== undefined) {
+        this.o.onDrop('duplicateChunk');
+        return undefined;
+      }
+    }
+    if (!m) {
+      m = { key, count: r.count, since: now, chunks: new Array<Buffer | undefined>(r.count), have: 0, bytes: 0 };
+      this.held.set(key, m);
+    }
+    m.chunks[r.index] = r.body;
+    m.have++;
+    m.bytes += r.body.length;
+    this.bytes += r.body.length;
+    // completion first: a chunk that finishes a message must not evict another
+    if (m.have === m.count) return this.complete(m);
+    this.enforceBounds();
+    return undefined;
+  }
+
+  /** drops messages older than timeoutMs; add() does this itself, call it too when reads stop coming */
+  expire(now: number): void {
+    for (const m of this.held.values()) {
+      if (now - m.since <= this.o.timeoutMs) break;
+      this.drop(m, 'reassemblyTimeout');
+    }
+  }
+
+  /** messages in reassembly now, and their body bytes */
+  get pending(): { messages: number; bytes: number } {
+    return { messages: this.held.size, bytes: this.bytes };
+  }
+
+  private complete(m: Held): Buffer {
+    this.forget(m);
+    const out = Buffer.allocUnsafe(m.bytes);
+    let at = 0;
+    for (const c of m.chunks as Buffer[]) at += c.copy(out, at);
+    return out;
+  }
+
+  private enforceBounds(): void {
+    while (this.held.size > this.o.maxPending || this.bytes > this.o.maxBytes) {
+      const oldest = this.held.values().next();
+      if (oldest.done) return;
+      this.drop(oldest.value, 'reassemblyOverflow');
+    }
+  }
+
+  private drop(m: Held, reason: ReassemblyDrop): void {
+    this.forget(m);
+    this.o.onDrop(reason);
+  }
+
+  private forget(m: Held): void {
+    this.held.delete(m.key);
+    this.bytes -= m.bytes;
+  }
+}
