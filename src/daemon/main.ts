@@ -22,7 +22,7 @@ import { type Segment, SegmentChannel } from '../mesh/gossip/segments';
 import { seededRandom } from '../mesh/link';
 import type { PeerInfo } from '../mesh/membership';
 import { isPeerId, newPeerId, type PeerId } from '../mesh/peerId';
-import { DataPlane, SLEEVE_BUDGET } from '../dataplane/dataPlane';
+import { DataPlane, sleeveBudgetFor } from '../dataplane/dataPlane';
 import { PROBE_LOCAL_IP_TEXT, PROBE_PORT } from '../dataplane/frames/vxlanProbe';
 import type { Path } from '../dataplane/plan';
 import { openTap } from '../dataplane/tap/tap';
@@ -128,7 +128,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     openProbeSocket: () => UdpTransport.open({ host: PROBE_LOCAL_IP_TEXT, port: PROBE_PORT }),
     drops: mesh.drops,
     tickMs: DEFAULT_MESH_TIMES.heartbeatMs,
-    sleeveBudget: SLEEVE_BUDGET,
+    sleeveBudget: sleeveBudgetFor(transport.singleSendCapacity),
   });
   endpointTable.watch(() => dataPlane.schedule());
   networkSegments.watch(() => dataPlane.schedule());

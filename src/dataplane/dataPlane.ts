@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../addr/cidr';
-import { MAX_PAYLOAD_SEALED } from '../mesh/envelope';
+import { MAX_FRAME, MAX_PAYLOAD_SEALED } from '../mesh/envelope';
 import { MessageType } from '../mesh/messageTypes';
 import type { PeerInfo } from '../mesh/membership';
 import type { PeerId } from '../mesh/peerId';
@@ -67,6 +67,15 @@ export interface DataPlaneDeps {
 
 /** what a sealed mesh frame leaves for packed frames after the sleeve header (64934 bytes) */
 export const SLEEVE_BUDGET = MAX_PAYLOAD_SEALED - SLEEVE_HEADER_BYTES;
+
+/**
+ * The budget for a transport that carries at most `frameLimit` bytes in one
+ * send: a sleeve datagram that fits one GSO send comes back in one read and
+ * skips reassembly (45 chunks of a 1472-byte segment would take two sends).
+ */
+export function sleeveBudgetFor(frameLimit: number): number {
+  return Math.min(SLEEVE_BUDGET, frameLimit - (MAX_FRAME - MAX_PAYLOAD_SEALED) - SLEEVE_HEADER_BYTES);
+}
 
 export class DataPlane {
   private readonly nets = new Map<string, OverlayNetwork>();

@@ -6,7 +6,7 @@
  * one datagram, as before. Every bad read or lost chunk is a counted drop.
  */
 import { DropCounter } from '../stats';
-import { type FrameRecord, layout, parseRecords, type ReassemblyDrop, Reassembler } from './framing';
+import { type FrameRecord, layout, parseRecords, type ReassemblyDrop, Reassembler, singleSendCapacity } from './framing';
 import type { Addr, ReceiveHandler, Transport } from './types';
 
 export interface FramedOptions {
@@ -81,17 +81,32 @@ export class FramedTransport implements Transport {
     return this.inner.close();
   }
 
-  private receive(read: Buffer, from: Addr): void {
-    // whole messages skip the reassembler: expire what waits on every read, so a lost chunk is counted soon
-    this.reassembler.expire(this.o.now());
-    const { records, error } = parseRecords(read);
-    if (error) this.drops.count(error);
-    for (const r of records) this.deliver(r, from);
+  /** the largest message that leaves in one send (and so comes back in one read under GRO) */
+  get singleSendCapacity(): number {
+    return singleSendCapacity(this.o.segment);
   }
 
-  private deliver(r: FrameRecord, from: Addr): void {
-    const message = this.reassembler.add(from, r, this.o.now());
-    if (!message) return;
+  private receive(read: Buffer, from: Addr): void {
+    const now = this.o.now();
+    // whole messages skip the reassembler: expire what waits on every read, so a lost chunk is counted soon
+    this.reassembler.expire(now);
+    const { records, error } = parseRecords(read);
+    if (error) this.drops.count(error);
+    for (let i = 0; i < records.length; ) {
+      const r = records[i];
+      // GRO hands a GSO send back as it left: a message whose chunks all sit here in order needs no reassembly
+      if (r.count > 1 && r.index === 0 && inOrder(records, i)) {
+        this.deliver(Buffer.concat(records.slice(i, i + r.count).map((c) => c.body)), from);
+        i += r.count;
+        continue;
+      }
+      const message = this.reassembler.add(from, r, now);
+      if (message) this.deliver(message, from);
+      i++;
+    }
+  }
+
+  private deliver(message: Buffer, from: Addr): void {
     const h = this.handler;
     if (!h) return;
     // one bad message must not cost the rest of the read
@@ -102,4 +117,15 @@ export class FramedTransport implements Transport {
       this.o.onError?.(e);
     }
   }
+}
+
+/** records[i..] hold chunks 0..count-1 of records[i]'s message, in order */
+function inOrder(records: readonly FrameRecord[], i: number): boolean {
+  const first = records[i];
+  if (i + first.count > records.length) return false;
+  for (let k = 1; k < first.count; k++) {
+    const r = records[i + k];
+    if (r.msgId !== first.msgId || r.index !== k || r.count !== first.count) return false;
+  }
+  return true;
 }

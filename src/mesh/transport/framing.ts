@@ -57,6 +57,17 @@ function whole(src: Buffer, msgId: number): Buffer[] {
   return [b];
 }
 
+/** chunks in one GSO send: a send is one UDP payload, and the kernel refuses more segments than UDP_MAX_SEGMENTS */
+const chunksPerSend = (segment: number) => Math.min(Math.floor(MAX_UDP_PAYLOAD / segment), MAX_GSO_SEGMENTS);
+
+/**
+ * The largest message layout() puts in one send buffer: what GRO can hand the
+ * receiver back in one read, so it needs no reassembly across reads.
+ */
+export function singleSendCapacity(segment?: number): number {
+  return segment === undefined ? MAX_WHOLE : Math.max(segment - HEADER_BYTES, chunksPerSend(segment) * (segment - HEADER_BYTES));
+}
+
 /**
  * The buffers to send for one message. Without segment (no GSO): one buffer, one record with count 1
  * (throws RangeError if data.length > MAX_WHOLE). With segment = S (the GSO segment size, e.g. 1472):
@@ -84,8 +95,7 @@ export function layout(data: Uint8Array, msgId: number, segment?: number): Buffe
   if (count > MAX_CHUNKS) {
     throw new RangeError(`message of ${src.length} bytes needs ${count} chunks of ${body} (at most ${MAX_CHUNKS})`);
   }
-  // both limits: a send is one UDP payload, and the kernel refuses more segments than UDP_MAX_SEGMENTS
-  const perSend = Math.min(Math.floor(MAX_UDP_PAYLOAD / segment), MAX_GSO_SEGMENTS);
+  const perSend = chunksPerSend(segment);
   const sends: Buffer[] = [];
   for (let first = 0; first < count; first += perSend) {
     const end = Math.min(first + perSend, count);

@@ -47,6 +47,8 @@ export class UdpTransport implements Transport {
   private sent = 0;
   private received = 0;
   private readonly sendFailed = () => this.drops.count('sendError');
+  /** parsed destinations: a busy sleeve sends to the same few peers thousands of times a second */
+  private readonly dests = new Map<Addr, { host: string; port: number }>();
 
   private constructor(
     private readonly socket: Socket,
@@ -91,8 +93,13 @@ export class UdpTransport implements Transport {
   send(to: Addr, data: Uint8Array): void {
     if (this.closing) return this.drops.count('closed');
     if (data.length > MAX_UDP_PAYLOAD) return this.drops.count('tooLarge');
-    const dest = tryParseAddr(to);
-    if (!dest) return this.drops.count('badAddr');
+    let dest = this.dests.get(to);
+    if (!dest) {
+      dest = tryParseAddr(to);
+      if (!dest) return this.drops.count('badAddr');
+      if (this.dests.size >= 4096) this.dests.clear();
+      this.dests.set(to, dest);
+    }
     this.sent++;
     this.socket.send(data, dest.port, dest.host).catch(this.sendFailed);
   }

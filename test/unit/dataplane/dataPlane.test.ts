@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../../../src/addr/cidr';
-import { DataPlane, type DataPlaneDeps, type MeshPort } from '../../../src/dataplane/dataPlane';
+import { DataPlane, type DataPlaneDeps, type MeshPort, SLEEVE_BUDGET, sleeveBudgetFor } from '../../../src/dataplane/dataPlane';
 import { parseArp } from '../../../src/dataplane/frames/arp';
 import { BROADCAST_KEY, macKeyOf, type MacKey } from '../../../src/dataplane/frames/mac';
 import { decodeProbe, encodeProbe } from '../../../src/dataplane/frames/probe';
@@ -252,6 +252,12 @@ function ethOf(written: Buffer): Buffer {
   expect(written.subarray(0, 10)).toEqual(Buffer.alloc(10));
   return written.subarray(10);
 }
+
+test('the sleeve budget: a sealed frame of it fits one send of the transport, never more than one datagram allows', () => {
+  // 44 chunks of a 1472-byte segment carry 64416 bytes; the envelope (16) and seal (28) and sleeve header (22) come off
+  expect(sleeveBudgetFor(44 * 1464)).toBe(44 * 1464 - 16 - 28 - 22);
+  expect(sleeveBudgetFor(65499)).toBe(SLEEVE_BUDGET);
+});
 
 describe('DataPlane: devices', () => {
   test('start makes the probe device: VXLAN on the probe VNI, its fixed MAC, up, addressed, and listens on it', async () => {

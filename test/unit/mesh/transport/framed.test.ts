@@ -117,3 +117,20 @@ test('sendRaw goes out unframed; a message too large for the framing is counted,
   expect(a.drops.snapshot()).toEqual({ tooLarge: 1 });
   expect(b.drops.total).toBe(0);
 });
+
+test('a message whose chunks all come in one read, in order, skips reassembly; singleSendCapacity is what fits one send', () => {
+  const s = new FakeScheduler(0);
+  const net = new MemoryNetwork(s);
+  const a = new FramedTransport(net.transport(A), { segment: 1472, now: () => s.now() });
+  // a reassembler that can hold nothing: only the fast path can deliver a chunked message
+  const b = new FramedTransport(net.transport(B), { segment: 1472, now: () => s.now(), maxBytes: 0 });
+  const got: number[] = [];
+  b.onReceive((m) => got.push(m.length));
+  expect(a.singleSendCapacity).toBe(44 * 1464);
+  a.send(B, Buffer.alloc(a.singleSendCapacity, 1));
+  a.send(B, Buffer.alloc(a.singleSendCapacity + 1, 2)); // two sends: needs reassembly, which holds nothing here
+  s.advance(10);
+  expect(got).toEqual([44 * 1464]);
+  expect(b.drops.get('reassemblyOverflow')).toBeGreaterThan(0);
+  expect(new FramedTransport(net.transport('10.0.0.3:6783'), { now: () => 0 }).singleSendCapacity).toBe(65507 - HEADER_BYTES);
+});
