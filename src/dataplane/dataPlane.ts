@@ -77,6 +77,13 @@ export function sleeveBudgetFor(frameLimit: number): number {
   return Math.min(SLEEVE_BUDGET, frameLimit - (MAX_FRAME - MAX_PAYLOAD_SEALED) - SLEEVE_HEADER_BYTES);
 }
 
+/**
+ * Every pass reads the kernel and changes only the difference, so a pass now
+ * and then puts back what someone else removed (a `bridge fdb del`, a flushed
+ * neighbour table) even when nothing in the cluster changed.
+ */
+export const RESYNC_MS = 30_000;
+
 export class DataPlane {
   private readonly nets = new Map<string, OverlayNetwork>();
   private paths = new Map<PeerId, Path>();
@@ -84,6 +91,7 @@ export class DataPlane {
   private readonly prober: FastdpProber;
   private probeSocket?: Transport;
   private timer?: TimerHandle;
+  private resync?: TimerHandle;
   private soon?: TimerHandle;
   private running?: Promise<void>;
   private dirty = false;
@@ -133,6 +141,7 @@ export class DataPlane {
       await removeLink(this.d.netlink, PROBE_DEVICE); // left by an earlier run with the fast path on
     }
     this.timer = this.d.clock.every(this.d.tickMs, () => this.tick(true));
+    this.resync = this.d.clock.every(RESYNC_MS, () => this.schedule());
     this.tick(true);
   }
 
@@ -140,6 +149,7 @@ export class DataPlane {
   async stop(keep = false): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    this.resync?.cancel();
     this.soon?.cancel();
     await this.running;
     this.nets.clear();

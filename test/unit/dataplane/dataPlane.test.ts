@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../../../src/addr/cidr';
-import { DataPlane, type DataPlaneDeps, type MeshPort, SLEEVE_BUDGET, sleeveBudgetFor } from '../../../src/dataplane/dataPlane';
+import { DataPlane, type DataPlaneDeps, type MeshPort, RESYNC_MS, SLEEVE_BUDGET, sleeveBudgetFor } from '../../../src/dataplane/dataPlane';
 import { parseArp } from '../../../src/dataplane/frames/arp';
 import { BROADCAST_KEY, macKeyOf, type MacKey } from '../../../src/dataplane/frames/mac';
 import { decodeProbe, encodeProbe } from '../../../src/dataplane/frames/probe';
@@ -411,6 +411,23 @@ describe('DataPlane: devices', () => {
 });
 
 describe('DataPlane: paths and the kernel', () => {
+  test('entries someone else removed from the kernel come back within RESYNC_MS, with nothing changed in the cluster', async () => {
+    const h = await harness({ hosts: [A, B] });
+    h.mesh.alive = [B];
+    h.state.endpoints = [ep(B, 3)];
+    await h.dp.start();
+    await h.dp.attach(NET);
+    await h.advance(20);
+    expect((await h.kernel()).tapPort).toEqual([m(3)]);
+    await h.nl.deleteFdb({ dev: TAP, mac: m(3), master: true });
+    expect((await h.kernel()).tapPort).toEqual([]);
+    await h.advance(RESYNC_MS - 100);
+    expect((await h.kernel()).tapPort).toEqual([]);
+    await h.advance(200);
+    expect((await h.kernel()).tapPort).toEqual([m(3)]);
+    await h.dp.stop();
+  });
+
   test('probes go to alive fast-path peers each tick; acks over the mesh make the path fastdp and program the VXLAN port', async () => {
     const h = await harness({ hosts: [A, B] });
     h.mesh.alive = [B];
