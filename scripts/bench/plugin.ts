@@ -15,9 +15,11 @@
  *
  * Measured: one client, as `docker run` does it, RequestAddress → CreateEndpoint
  * → Join, then Leave → DeleteEndpoint → ReleaseAddress; then K clients at
- * once, each repeating the whole cycle.
+ * once, each repeating the whole cycle. The plugin runs in a process of its own
+ * (forked, as weft runs apart from dockerd), so the client's work and garbage
+ * collection do not land in the times of the calls it makes.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Server } from 'node:http';
@@ -56,6 +58,7 @@ import { UnixHttpClient } from './lib/unixHttp';
 
 const GROUP = 'plugin';
 const CHILD = '--bench-plugin-child';
+const SERVER = '--bench-plugin-server';
 /** in a user namespace iptables may be refused: the rule is made once per network, never per endpoint, so it can go */
 const NO_IPTABLES = '--no-iptables';
 const SUBNET = '10.32.0.0/16';
@@ -124,6 +127,73 @@ interface Plugin {
   spent: { netlink: Spent; store: Spent };
   resetSpent(): void;
   stop(): Promise<void>;
+}
+
+/** what the measuring process asks the plugin's process, and what it answers */
+type ServerRequest = { op: 'spent' } | { op: 'resetSpent' } | { op: 'stop' };
+type ServerReply = { op: 'ready'; socket: string } | { op: 'spent'; spent: Plugin['spent'] } | { op: 'done' } | { op: 'failed'; error: string };
+
+/** the plugin in a forked process of its own; the same interface, over IPC */
+async function forkPlugin(dir: string, iptables: boolean): Promise<Omit<Plugin, 'spent' | 'resetSpent'> & { spent(): Promise<Plugin['spent']>; resetSpent(): Promise<void> }> {
+  const proc = fork(__filename, [SERVER, dir, iptables ? 'iptables' : 'no-iptables'], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<ServerReply>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the plugin's process exited (${code}) before answering`));
+    proc.once('exit', onExit);
+    proc.once('message', (m: ServerReply) => {
+      proc.off('exit', onExit);
+      if (m.op === 'failed') reject(new Error(`the plugin's process: ${m.error}`));
+      else resolve(m);
+    });
+  });
+  const ask = async (req: ServerRequest): Promise<ServerReply> => {
+    const reply = next();
+    proc.send(req);
+    return reply;
+  };
+  const ready = await next();
+  if (ready.op !== 'ready') throw new Error(`the plugin's process said ${ready.op}, not ready`);
+  return {
+    socket: ready.socket,
+    stateDir: dir,
+    async spent() {
+      const r = await ask({ op: 'spent' });
+      if (r.op !== 'spent') throw new Error(`asked for spent, got ${r.op}`);
+      return r.spent;
+    },
+    async resetSpent() {
+      await ask({ op: 'resetSpent' });
+    },
+    async stop() {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      await ask({ op: 'stop' });
+      await exited;
+    },
+  };
+}
+
+/** the plugin's process: serves until asked to stop */
+async function server(dir: string, iptables: boolean): Promise<void> {
+  const send = (m: ServerReply) => process.send?.(m);
+  let plugin: Plugin;
+  try {
+    plugin = await startPlugin(dir, iptables);
+  } catch (e) {
+    send({ op: 'failed', error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    process.exit(1);
+  }
+  process.on('message', (m: ServerRequest) => {
+    if (m.op === 'spent') send({ op: 'spent', spent: plugin.spent });
+    else if (m.op === 'resetSpent') {
+      plugin.resetSpent();
+      send({ op: 'done' });
+    } else if (m.op === 'stop') {
+      void plugin.stop().then(() => {
+        send({ op: 'done' });
+        process.disconnect?.();
+      });
+    }
+  });
+  send({ op: 'ready', socket: plugin.socket });
 }
 
 /** the plugin path of runDaemon (src/daemon/main.ts), without Docker and the data plane */
@@ -252,7 +322,7 @@ const r3 = (xs: number[]) => xs.map((x) => round(x, 3));
 
 async function measure(plan: Plan, iptables: boolean, log: (line: string) => void): Promise<BenchResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-plugin-'));
-  const plugin = await startPlugin(dir, iptables);
+  const plugin = await forkPlugin(dir, iptables);
   const client = new UnixHttpClient(plugin.socket, plan.clients * 2);
   try {
     // what dockerd sends for `docker network create -d weft --ipam-driver weft --subnet 10.32.0.0/16 weft`
@@ -273,7 +343,7 @@ async function measure(plan: Plan, iptables: boolean, log: (line: string) => voi
     // one client, one container at a time
     for (let i = 0; i < plan.warmUp; i++) await cycle(client, net);
     const seq = newTimings();
-    plugin.resetSpent();
+    await plugin.resetSpent();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < plan.rounds; i++) {
       await cycle(client, net, seq);
@@ -281,12 +351,13 @@ async function measure(plan: Plan, iptables: boolean, log: (line: string) => voi
     }
     const seqSeconds = msSince(t0) / 1000;
     const seqDone = seq.createJoin.length;
+    const spent = await plugin.spent();
     const per = (x: Spent) => {
       const top = Object.entries(x.methods ?? {}).sort(([, a], [, b]) => b.ms - a.ms).slice(0, 4)
         .map(([name, m]) => `${name} ${formatNumber(m.calls / seqDone)}× ${ms(m.ms / m.calls)}`);
       return `${ms(x.ms / seqDone)} in ${formatNumber(x.calls / seqDone)} calls (${top.join(', ')})`;
     };
-    const breakdown = `per sequential cycle (${ms((seqSeconds * 1000) / seqDone)}): rtnetlink ${per(plugin.spent.netlink)}, SQLite store ${per(plugin.spent.store)} ` +
+    const breakdown = `per sequential cycle (${ms((seqSeconds * 1000) / seqDone)}): rtnetlink ${per(spent.netlink)}, SQLite store ${per(spent.store)} ` +
       `(state on ${filesystemOf(dir)}, fsync p50 ${ms(fsync)})`;
     log(breakdown);
 
@@ -304,7 +375,7 @@ async function measure(plan: Plan, iptables: boolean, log: (line: string) => voi
     const errors = [...seq.errors, ...load.errors];
     const errorNote = errors.length ? `; ${errors.length} calls failed, first: ${errors[0]}` : '';
     if (seqDone < plan.rounds * 0.9) throw new Error(`${plan.rounds - seqDone} of ${plan.rounds} rounds failed, first: ${seq.errors[0]}`);
-    const layer = 'HTTP POST of JSON on the plugin\'s Unix socket, timed by the client (keep-alive), to the reply parsed' +
+    const layer = 'HTTP POST of JSON on the plugin\'s Unix socket (the plugin in a process of its own), timed by the client (keep-alive), to the reply parsed' +
       (iptables ? '' : ' (not root: in a user namespace, without the per-network iptables rule)');
     return [
       {
@@ -343,6 +414,13 @@ async function child(resultFile: string, quick: boolean, iptables: boolean): Pro
   const log = (line: string) => process.stderr.write(line + '\n');
   const results = await measure(quick ? PLAN.quick : PLAN.full, iptables, log);
   fs.writeFileSync(resultFile, JSON.stringify(results));
+}
+
+if (require.main === module && process.argv[2] === SERVER) {
+  server(process.argv[3], process.argv[4] === 'iptables').catch((e: unknown) => {
+    process.stderr.write(`plugin server failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
 }
 
 if (require.main === module && process.argv[2] === CHILD) {

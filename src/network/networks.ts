@@ -64,6 +64,12 @@ export interface NetworkDeps {
 
 export class Networks {
   private readonly lock = new KeyedMutex();
+  /**
+   * Endpoints whose veth pair this process made and Docker has not joined yet:
+   * their container end is where CreateEndpoint left it, so Join need not ask the
+   * kernel (a netlink round trip on every `docker run`).
+   */
+  private readonly unjoined = new Set<string>();
 
   constructor(private readonly d: NetworkDeps) {}
 
@@ -190,6 +196,7 @@ export class Networks {
         throw kernelError(`create veth ${rec.hostVeth}`, e);
       }
       this.d.store.put('endpoints', rec.id, rec);
+      this.unjoined.add(rec.id);
       this.d.onEndpointsChanged?.();
       return { mac: rec.mac, generated: !input.mac };
     });
@@ -224,7 +231,8 @@ export class Networks {
       const net = this.requireNetwork(networkId);
       const rec = this.requireEndpoint(networkId, endpointId);
       // Docker needs SrcName in the host namespace now; a leftover from a failed start may have lost it
-      if (!(await this.d.netlink.getLink(rec.containerVeth))) {
+      const fresh = this.unjoined.delete(rec.id);
+      if (!fresh && !(await this.d.netlink.getLink(rec.containerVeth))) {
         await removeLink(this.d.netlink, rec.hostVeth);
         await this.applyEndpoint(net, rec).catch((e: unknown) => {
           throw kernelError(`re-create veth ${rec.hostVeth}`, e);
@@ -249,6 +257,7 @@ export class Networks {
   }
 
   private async removeEndpoint(rec: EndpointRecord): Promise<void> {
+    this.unjoined.delete(rec.id);
     // deleting one end of a veth deletes both
     await removeLink(this.d.netlink, rec.hostVeth).catch((e: unknown) => {
       throw kernelError(`delete veth ${rec.hostVeth}`, e);

@@ -209,3 +209,21 @@ test('30 concurrent container starts get 30 distinct addresses and veths', async
   expect(runs.every((r) => r.join?.json.InterfaceName)).toBe(true);
   expect((await h.netlink.listLinks()).filter((l) => l.name.startsWith('wfh'))).toHaveLength(30);
 });
+
+test('Join right after CreateEndpoint asks the kernel nothing; a Join again after a failed start re-creates a lost pair', async () => {
+  const { poolId } = await createNetwork();
+  const getLink = jest.spyOn(h.netlink, 'getLink');
+  const c = await runContainer(poolId, '10.40.0.70');
+  expect(c.join!.json).toMatchObject({ InterfaceName: { SrcName: `wfc${EP.slice(0, 12)}` } });
+  const asked = getLink.mock.calls.map(([name]) => name);
+  expect(asked).not.toContain(`wfc${EP.slice(0, 12)}`);
+  // the start failed after the container end went into the sandbox, which is gone now, and its pair with it
+  expect((await h.call('/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP })).json).toEqual({});
+  await h.netlink.deleteLink(`wfc${EP.slice(0, 12)}`);
+  expect(await h.netlink.getLink(`wfh${EP.slice(0, 12)}`)).toBeUndefined();
+  const again = await h.call('/NetworkDriver.Join', { NetworkID: NET, EndpointID: EP, SandboxKey: '/var/run/docker/netns/y', Options: {} });
+  expect(again.json).toMatchObject({ InterfaceName: { SrcName: `wfc${EP.slice(0, 12)}` } });
+  expect((await h.netlink.getLink(`wfc${EP.slice(0, 12)}`))?.mac).toBe(MAC);
+  expect((await h.netlink.getLink(`wfh${EP.slice(0, 12)}`))?.up).toBe(true);
+  getLink.mockRestore();
+});
