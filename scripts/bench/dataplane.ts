@@ -90,7 +90,7 @@ export const bench: BenchModule = {
     const figures = new Map<string, Figures>();
     /** per weft mode: the underlay figures of its phase */
     const underlayOf = new Map<string, Figures>();
-    let starts: Map<string, number[]> | undefined;
+    let starts: Awaited<ReturnType<typeof startTimes>> | undefined;
     for (const ph of phases) {
       ctx.log(`dataplane: ${ph.label} (${ph.modes.map(([n]) => n).join(', ')})`);
       try {
@@ -115,7 +115,7 @@ export const bench: BenchModule = {
         await ph.tearDown();
       }
     }
-    const results = report(figures, underlayOf, starts ?? new Map());
+    const results = report(figures, underlayOf, starts ?? { ms: new Map(), failed: new Map() });
     results.push(await encryptedOverlay(h1));
     return results;
   },
@@ -171,16 +171,28 @@ async function measure(targets: Target[], runs: number, seconds: number): Promis
   return out;
 }
 
-/** wall time of `docker run --rm … true` inside h1, ms, measured in the host so the lab's own overhead stays out; the networks take turns */
-async function startTimes(nets: string[], n: number): Promise<Map<string, number[]>> {
+/**
+ * wall time of `docker run --rm … true` inside h1, ms, measured in the host so the lab's own overhead stays out; the
+ * networks take turns. A start that fails is tried again (twice at most per sample) and counted in `failed`: swarm's
+ * attachable overlay now and then times out attaching a container ("context deadline exceeded"), which is Docker's
+ * and must not cost the whole phase.
+ */
+async function startTimes(nets: string[], n: number): Promise<{ ms: Map<string, number[]>; failed: Map<string, number> }> {
   const out = new Map<string, number[]>(nets.map((net) => [net, []]));
+  const failed = new Map<string, number>(nets.map((net) => [net, 0]));
+  const once = (net: string) => sh('h1', `s=$(date +%s%N); /usr/bin/docker run --rm --net ${net} lab/busybox true >/dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`, 120_000);
   for (let i = 0; i < n; i++) {
     for (const net of nets) {
-      const ms = await shOk('h1', `s=$(date +%s%N); /usr/bin/docker run --rm --net ${net} lab/busybox true >/dev/null || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`, 120_000);
-      out.get(net)!.push(Number(ms.trim()));
+      let r = await once(net);
+      for (let retry = 0; r.code !== 0 && retry < 2; retry++) {
+        failed.set(net, failed.get(net)! + 1);
+        r = await once(net);
+      }
+      if (r.code !== 0) throw new Error(`docker run --net ${net} failed three times: ${r.stderr.trim()}`);
+      out.get(net)!.push(Number(r.stdout.trim()));
     }
   }
-  return out;
+  return { ms: out, failed };
 }
 
 async function cleanContainers(): Promise<void> {
@@ -212,7 +224,8 @@ async function encryptedOverlay(h1: string): Promise<BenchResult> {
   return { group: 'throughput', name: 'Docker overlay, encrypted', value: NaN, unit: 'Gbit/s', better: 'higher', note };
 }
 
-function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, starts: Map<string, number[]>): BenchResult[] {
+function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, startRuns: Awaited<ReturnType<typeof startTimes>>): BenchResult[] {
+  const starts = startRuns.ms;
   const out: BenchResult[] = [];
   const overlay = f.get('Docker overlay');
   const under = f.get('underlay');
@@ -248,9 +261,13 @@ function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, start
   const label = (net: string) => (net === OVERLAY ? 'Docker overlay' : net === USER_BRIDGE ? 'user-defined bridge network' : net);
   for (const [net, xs] of starts) {
     const target = net === 'weft' && starts.has('bridge') ? { op: '<=' as const, value: 1.1, unit: '× bridge', text: '≤ 1.1× bridge', relativeTo: 'container start/bridge' } : undefined;
-    const note = net === USER_BRIDGE
-      ? 'docker network create -d bridge: what Docker adds for any user-defined network (the embedded DNS resolver, set up in each container) without a plugin'
-      : net === 'bridge' ? "Docker's default bridge: no embedded DNS" : undefined;
+    const failed = startRuns.failed.get(net) ?? 0;
+    const notes = [
+      net === USER_BRIDGE ? 'docker network create -d bridge: what Docker adds for any user-defined network (the embedded DNS resolver, set up in each container) without a plugin'
+        : net === 'bridge' ? "Docker's default bridge: no embedded DNS" : undefined,
+      failed ? `${failed} start${failed > 1 ? 's' : ''} failed and ${failed > 1 ? 'were' : 'was'} tried again` : undefined,
+    ].filter(Boolean);
+    const note = notes.length ? notes.join('; ') : undefined;
     out.push({ group: 'container start', name: label(net), value: median(xs), unit: 'ms', better: 'lower', samples: xs, ...(target ? { target } : {}), ...(note ? { note } : {}) });
   }
   const w = starts.get('weft');
