@@ -85,10 +85,10 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES, fastdp },
     key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
   for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
-  /** what the mesh and its framing dropped, by reason */
+  /** what the mesh, its framing and its socket dropped, by reason */
   const allDrops = () => {
     const out = mesh.drops.snapshot();
-    for (const [k, n] of Object.entries(transport.drops.snapshot())) out[k] = (out[k] ?? 0) + n;
+    for (const c of [transport.drops, socket.drops]) for (const [k, n] of Object.entries(c.snapshot())) out[k] = (out[k] ?? 0) + n;
     return out;
   };
   persist(mesh.peersChannel, (w, seg) => store.put('peers', w, seg));
