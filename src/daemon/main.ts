@@ -27,6 +27,7 @@ import { PROBE_LOCAL_IP_TEXT, PROBE_PORT } from '../dataplane/frames/vxlanProbe'
 import type { Path } from '../dataplane/plan';
 import { openTap } from '../dataplane/tap/tap';
 import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
+import { DropCounter } from '../mesh/stats';
 import { FramedTransport } from '../mesh/transport/framed';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
@@ -86,11 +87,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
   for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
   /** what the mesh, its framing and its socket dropped, by reason */
-  const allDrops = () => {
-    const out = mesh.drops.snapshot();
-    for (const c of [transport.drops, socket.drops]) for (const [k, n] of Object.entries(c.snapshot())) out[k] = (out[k] ?? 0) + n;
-    return out;
-  };
+  const allDrops = () => DropCounter.sum([mesh.drops, transport.drops, socket.drops]);
   persist(mesh.peersChannel, (w, seg) => store.put('peers', w, seg));
 
   // networks follow the cluster: each host gossips the weft networks its Docker has

@@ -4,6 +4,9 @@
  */
 import * as http from 'node:http';
 
+/** the driver option a network's MTU travels in: `docker network create -o com.docker.network.driver.mtu=…` */
+export const MTU_OPTION = 'com.docker.network.driver.mtu';
+
 export interface DockerNetwork {
   Id: string;
   Name: string;

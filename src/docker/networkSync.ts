@@ -8,9 +8,8 @@ import type { Logger } from 'pino';
 import type { SegmentChannel } from '../mesh/gossip/segments';
 import { clusterView, type HostNetworks, keyOf, type LocalNetwork, localSegment, plan, removedKeys } from '../network/clusterNetworks';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
-import type { DockerClient, DockerNetwork } from './client';
+import { type DockerClient, type DockerNetwork, MTU_OPTION } from './client';
 
-const MTU_OPTION = 'com.docker.network.driver.mtu';
 
 export class NetworkSync {
   private timer?: TimerHandle;

@@ -28,6 +28,13 @@ export class DropCounter<R extends string = string> {
     return out;
   }
 
+  /** several counters' snapshots summed by reason */
+  static sum(counters: ReadonlyArray<DropCounter>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of counters) for (const [k, n] of c.counts) out[k] = (out[k] ?? 0) + n;
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
   reset(): void {
     this.counts.clear();
     this.sum = 0;

@@ -8,7 +8,7 @@
  * of (its state was reset or lost) are adopted, so `--net` works on them again.
  */
 import type { Logger } from 'pino';
-import type { DockerNetwork } from '../docker/client';
+import { type DockerNetwork, MTU_OPTION } from '../docker/client';
 import type { Ipam } from '../ipam/ipam';
 import { formatCidr, formatIp, parseCidr, parseIp } from '../addr/cidr';
 import { removeLink } from '../netlink/ensure';
@@ -57,7 +57,6 @@ export function unknownNetworks(docker: readonly DockerNetwork[], known: readonl
   return docker.filter((n) => n.Driver === driver && !ids.has(n.Id));
 }
 
-const MTU_OPTION = 'com.docker.network.driver.mtu';
 
 export class Reconciler {
   constructor(

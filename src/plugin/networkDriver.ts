@@ -5,12 +5,12 @@
  */
 import type { z } from 'zod';
 import { parseAddressWithPrefix, parseCidr, parseOr } from '../addr/cidr';
+import { MTU_OPTION } from '../docker/client';
 import type { Networks } from '../network/networks';
 import { normalizeMac } from '../network/names';
 import { BadRequest } from './errors';
 import type * as S from './schemas';
 
-const MTU_OPTION = 'com.docker.network.driver.mtu';
 const KNOWN_GENERIC = new Set([MTU_OPTION]);
 
 export class NetworkDriver {
