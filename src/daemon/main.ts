@@ -35,6 +35,7 @@ import { type HostNetworks, validateHostNetworks } from '../network/clusterNetwo
 import { type EndpointEntry, flatten, KnownSince, localEntries, validateEntries } from '../network/endpointTable';
 import type { NetworkCollections } from '../network/model';
 import { Networks } from '../network/networks';
+import { SPARE_PAIRS, SparePairs } from '../network/sparePairs';
 import { Reconciler } from '../network/reconciler';
 import { deriveMtu, meshSegment, underlayAddress } from '../network/underlay';
 import { IpamDriver } from '../plugin/ipamDriver';
@@ -135,6 +136,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const networks: Networks = new Networks({
     ports: dataPlane,
     store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu,
+    spares: new SparePairs({ netlink, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
     onNetworksChanged: () => networkSync.kick(),
     onEndpointsChanged: () => {
       publishEndpoints();

@@ -17,6 +17,7 @@ import { KeyedMutex } from '../util/keyedMutex';
 import { NetworkError } from './errors';
 import type { EndpointRecord, NetworkCollections, NetworkRecord } from './model';
 import { bridgeName, containerVethName, gatewayMac, hostVethName, macForIp } from './names';
+import type { SparePairs } from './sparePairs';
 
 export interface CreateNetworkInput {
   id: string;
@@ -60,6 +61,8 @@ export interface NetworkDeps {
   /** told after an endpoint was created or deleted (the endpoint table reacts) */
   onEndpointsChanged?: () => void;
   ports?: NetworkPorts;
+  /** veth pairs made ahead, so CreateEndpoint need not wait for the kernel to make one */
+  spares?: SparePairs;
 }
 
 export class Networks {
@@ -116,6 +119,7 @@ export class Networks {
       try {
         await this.applyNetwork(rec);
       } catch (e) {
+        await this.d.spares?.drain(rec.id);
         await this.d.ports?.detach(rec).catch(() => undefined);
         await removeLink(this.d.netlink, rec.bridge).catch(() => undefined);
         await this.d.firewall.revokeBridge(rec.bridge).catch(() => undefined);
@@ -132,6 +136,7 @@ export class Networks {
     if (rec.gateway) await ensureAddress(this.d.netlink, rec.bridge, `${rec.gateway}/${parseCidr(rec.subnet).prefix}`);
     await this.d.firewall.allowBridge(rec.bridge);
     await this.d.ports?.attach(rec);
+    this.d.spares?.fill(rec);
   }
 
   /**
@@ -140,6 +145,7 @@ export class Networks {
    * start puts the rest back. For `weft stop`.
    */
   async unapplyNetwork(rec: NetworkRecord): Promise<void> {
+    await this.d.spares?.drain(rec.id);
     await this.d.ports?.detach(rec);
     await removeLink(this.d.netlink, rec.bridge);
     await this.d.firewall.revokeBridge(rec.bridge);
@@ -147,7 +153,7 @@ export class Networks {
 
   /** every device a network owns on this host besides its endpoints' */
   deviceNames(rec: NetworkRecord): string[] {
-    return [rec.bridge, ...(this.d.ports?.deviceNames(rec) ?? [])];
+    return [rec.bridge, ...(this.d.ports?.deviceNames(rec) ?? []), ...(this.d.spares?.deviceNames(rec.id) ?? [])];
   }
 
   /** idempotent; endpoints Docker forgot to delete go with the network */
@@ -155,6 +161,7 @@ export class Networks {
     return this.lock.run(`net:${id}`, async () => {
       const rec = this.network(id);
       if (!rec) return;
+      await this.d.spares?.drain(id);
       for (const ep of this.endpoints(id)) await this.removeEndpoint(ep);
       await this.d.ports?.detach(rec).catch((e: unknown) => {
         throw kernelError(`remove the data plane of ${rec.bridge}`, e);
@@ -180,20 +187,22 @@ export class Networks {
         if (existing.address === `${formatIp(input.ip)}/${input.prefix}`) return { mac: existing.mac, generated: !input.mac };
         throw new NetworkError('Conflict', `weft: endpoint ${input.endpointId.slice(0, 12)} already exists with address ${existing.address}`);
       }
-      const rec: EndpointRecord = {
+      const base = {
         id: input.endpointId,
         networkId: net.id,
-        hostVeth: hostVethName(input.endpointId),
-        containerVeth: containerVethName(input.endpointId),
         address: `${formatIp(input.ip)}/${input.prefix}`,
         mac: input.mac ?? macForIp(input.ip),
         createdAt: this.d.clock.now(),
       };
-      try {
-        await this.applyEndpoint(net, rec);
-      } catch (e) {
-        await removeLink(this.d.netlink, rec.hostVeth).catch(() => undefined);
-        throw kernelError(`create veth ${rec.hostVeth}`, e);
+      let rec = this.useSpare(net, base);
+      if (!rec) {
+        rec = { ...base, hostVeth: hostVethName(input.endpointId), containerVeth: containerVethName(input.endpointId) };
+        try {
+          await this.applyEndpoint(net, rec);
+        } catch (e) {
+          await removeLink(this.d.netlink, rec.hostVeth).catch(() => undefined);
+          throw kernelError(`create veth ${rec.hostVeth}`, e);
+        }
       }
       this.d.store.put('endpoints', rec.id, rec);
       this.unjoined.add(rec.id);
@@ -216,6 +225,19 @@ export class Networks {
     // the container end alone is left over (e.g. returned by Docker after a crash)
     await removeLink(nl, rec.containerVeth);
     await create();
+  }
+
+  /**
+   * A spare pair of the network as the endpoint's, or undefined when none is ready.
+   * No kernel call: the spare's container end gets the endpoint's MAC from Docker,
+   * which sets it as it moves the interface into the container (as it does for the
+   * MAC a fresh pair was made with), and the pool makes the next spare meanwhile.
+   */
+  private useSpare(net: NetworkRecord, base: Omit<EndpointRecord, 'hostVeth' | 'containerVeth'>): EndpointRecord | undefined {
+    const spare = this.d.spares?.take(net.id);
+    if (!spare) return undefined;
+    this.d.spares?.fill(net);
+    return { ...base, ...spare };
   }
 
   deleteEndpoint(networkId: string, endpointId: string): Promise<void> {
@@ -258,11 +280,11 @@ export class Networks {
 
   private async removeEndpoint(rec: EndpointRecord): Promise<void> {
     this.unjoined.delete(rec.id);
-    // deleting one end of a veth deletes both
-    await removeLink(this.d.netlink, rec.hostVeth).catch((e: unknown) => {
+    // deleting one end of a veth deletes both; the container end alone may be left after a crash
+    const deleted = await removeLink(this.d.netlink, rec.hostVeth).catch((e: unknown) => {
       throw kernelError(`delete veth ${rec.hostVeth}`, e);
     });
-    await removeLink(this.d.netlink, rec.containerVeth).catch(() => undefined);
+    if (!deleted) await removeLink(this.d.netlink, rec.containerVeth).catch(() => undefined);
     this.d.store.delete('endpoints', rec.id);
     this.d.onEndpointsChanged?.();
   }

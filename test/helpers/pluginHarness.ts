@@ -10,6 +10,7 @@ import { FakeFirewall } from '../../src/firewall/fake';
 import { FakeNetlink } from '../../src/netlink/fake';
 import type { NetworkCollections } from '../../src/network/model';
 import { Networks } from '../../src/network/networks';
+import { SparePairs } from '../../src/network/sparePairs';
 import { IpamDriver } from '../../src/plugin/ipamDriver';
 import { NetworkDriver } from '../../src/plugin/networkDriver';
 import { routes } from '../../src/plugin/routes';
@@ -30,14 +31,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** spares: veth pairs made ahead per network (the daemon's SPARE_PAIRS); none unless asked */
+export async function startHarness(opts: { spares?: number } = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-plugin-'));
   const socket = path.join(dir, 'weft.sock');
   const netlink = new FakeNetlink();
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
-  const networks = new Networks({ store, netlink, firewall, clock, log: silentLogger, mtu: 1450 });
+  const spares = opts.spares ? new SparePairs({ netlink, log: silentLogger, size: opts.spares }) : undefined;
+  const networks = new Networks({ store, netlink, firewall, clock, log: silentLogger, mtu: 1450, ...(spares ? { spares } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);
   const raw = async (method: string, body: string | Buffer) => {

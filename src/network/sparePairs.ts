@@ -1,0 +1,119 @@
+/**
+ * Spare veth pairs, made ahead on each network's bridge. Making a pair is the
+ * kernel's slowest step in a `docker run` on weft (two netdevs registered, their
+ * sysfs entries, a bridge port: 3–15 ms here, and the most variable part of
+ * CreateEndpoint), so CreateEndpoint takes a spare and makes no kernel call; the
+ * spare is made again in the background, while Docker goes on with Join and the
+ * container's start.
+ *
+ * A spare is made exactly as an endpoint's pair is (host end up on the bridge,
+ * the network's MTU, the container end down), under names of its own: the
+ * endpoint record keeps whatever names its pair has. Spares live in memory
+ * only; those a stopped process leaves are devices without a record, which the
+ * reconciler removes at the next start.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { removeLink } from '../netlink/ensure';
+import type { Netlink } from '../netlink/types';
+import type { NetworkRecord } from './model';
+import { CONTAINER_VETH_PREFIX, HOST_VETH_PREFIX } from './names';
+
+/** per network; a `docker run` takes one, so two cover a burst of two before the refill catches up */
+export const SPARE_PAIRS = 2;
+
+/** not a hex digit: a spare's names never equal those made from an endpoint id */
+const SPARE_MARK = 'z';
+
+export interface VethNames {
+  hostVeth: string;
+  containerVeth: string;
+}
+
+interface Pool {
+  net: NetworkRecord;
+  ready: VethNames[];
+  /** the pair being made, named before the kernel has it (the reconciler must not take it for a leftover) */
+  making?: VethNames;
+  run?: Promise<void>;
+  /** fill asked again while a run was under way */
+  again: boolean;
+  closed: boolean;
+}
+
+export class SparePairs {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly d: { netlink: Netlink; log: Logger; size: number }) {}
+
+  /** tops the network's spares up in the background (idempotent) */
+  fill(net: NetworkRecord): void {
+    if (this.d.size <= 0) return;
+    let pool = this.pools.get(net.id);
+    if (!pool) {
+      pool = { net, ready: [], again: false, closed: false };
+      this.pools.set(net.id, pool);
+    }
+    pool.net = net;
+    if (pool.run) {
+      pool.again = true;
+      return;
+    }
+    const p = pool;
+    p.run = this.topUp(p).finally(() => {
+      p.run = undefined;
+      if (p.again && !p.closed) {
+        p.again = false;
+        this.fill(p.net);
+      }
+    });
+  }
+
+  /** a ready spare of this network, no longer the pool's (fill makes the next) */
+  take(networkId: string): VethNames | undefined {
+    return this.pools.get(networkId)?.ready.shift();
+  }
+
+  /** device names the pool holds or is making for this network */
+  deviceNames(networkId: string): string[] {
+    const pool = this.pools.get(networkId);
+    if (!pool) return [];
+    return [...pool.ready, ...(pool.making ? [pool.making] : [])].flatMap((s) => [s.hostVeth, s.containerVeth]);
+  }
+
+  /** stops refilling and removes the network's spares (before its bridge goes) */
+  async drain(networkId: string): Promise<void> {
+    const pool = this.pools.get(networkId);
+    if (!pool) return;
+    pool.closed = true;
+    await pool.run;
+    this.pools.delete(networkId);
+    for (const s of pool.ready) {
+      // deleting one end of a veth deletes both
+      await removeLink(this.d.netlink, s.hostVeth).catch((e: unknown) => this.d.log.warn({ err: e, veth: s.hostVeth }, 'could not remove a spare veth pair'));
+    }
+  }
+
+  private async topUp(pool: Pool): Promise<void> {
+    while (!pool.closed && pool.ready.length < this.d.size) {
+      const names = spareNames();
+      pool.making = names;
+      try {
+        const { net } = pool;
+        await this.d.netlink.createVeth({ name: names.hostVeth, peerName: names.containerVeth, mtu: net.mtu, master: net.bridge, up: true });
+        pool.ready.push(names);
+      } catch (e) {
+        // the next take or apply tries again; CreateEndpoint makes its own pair meanwhile
+        this.d.log.warn({ err: e, network: pool.net.id.slice(0, 12) }, 'could not make a spare veth pair');
+        return;
+      } finally {
+        pool.making = undefined;
+      }
+    }
+  }
+}
+
+function spareNames(): VethNames {
+  const tail = SPARE_MARK + randomBytes(6).toString('hex').slice(0, 11);
+  return { hostVeth: HOST_VETH_PREFIX + tail, containerVeth: CONTAINER_VETH_PREFIX + tail };
+}

@@ -1,0 +1,179 @@
+/**
+ * Spare veth pairs: made ahead on a network's bridge so CreateEndpoint makes no
+ * kernel call; refilled behind each take; gone with the network; never taken
+ * for a leftover by the reconciler.
+ */
+import { parseCidr } from '../../../src/addr/cidr';
+import { FakeFirewall } from '../../../src/firewall/fake';
+import { FakeNetlink } from '../../../src/netlink/fake';
+import type { NetworkCollections, NetworkRecord } from '../../../src/network/model';
+import { isWeftDevice } from '../../../src/network/names';
+import { Networks } from '../../../src/network/networks';
+import { Reconciler } from '../../../src/network/reconciler';
+import { SparePairs } from '../../../src/network/sparePairs';
+import { Ipam, type IpamCollections } from '../../../src/ipam/ipam';
+import { MemoryStore } from '../../../src/store/memory';
+import { silentLogger } from '../../../src/util/log';
+import { FakeScheduler } from '../../../src/util/scheduler';
+
+const NET = 'a'.repeat(64);
+const EP = (n: number) => n.toString(16).padStart(64, 'e');
+const SUBNET = parseCidr('10.40.0.0/24');
+
+function setup(size = 2) {
+  const netlink = new FakeNetlink();
+  const store = new MemoryStore<IpamCollections & NetworkCollections>();
+  const clock = new FakeScheduler();
+  const spares = new SparePairs({ netlink, log: silentLogger, size });
+  const networks = new Networks({ store, netlink, firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, spares });
+  return { netlink, store, clock, spares, networks };
+}
+
+/** lets the pool's background work run to its end */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+}
+
+const weftVeths = async (nl: FakeNetlink) => (await nl.listLinks()).filter((l) => l.kind === 'veth').map((l) => l.name).sort();
+const creates = (nl: FakeNetlink) => nl.calls.filter((c) => c.op === 'createVeth' && !c.error).length;
+
+async function network(t: ReturnType<typeof setup>): Promise<NetworkRecord> {
+  await t.networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false, mtu: 1400 });
+  await settle();
+  return t.networks.network(NET)!;
+}
+
+test('a new network gets its spares: on its bridge, its MTU, host end up, container end down, names of their own', async () => {
+  const t = setup(2);
+  const net = await network(t);
+  const names = t.spares.deviceNames(NET);
+  expect(names).toHaveLength(4);
+  expect(await weftVeths(t.netlink)).toEqual([...names].sort());
+  const bridge = (await t.netlink.getLink(net.bridge))!;
+  for (const name of names) {
+    expect(isWeftDevice(name)).toBe(true);
+    expect(name).toMatch(/^wf[hc]z[0-9a-f]{11}$/);
+    const l = (await t.netlink.getLink(name))!;
+    expect(l.mtu).toBe(1400);
+    if (name.startsWith('wfh')) expect(l).toMatchObject({ up: true, masterIndex: bridge.index });
+    else expect([l.up, l.masterIndex]).toEqual([false, undefined]);
+  }
+  expect(t.networks.deviceNames(net)).toEqual(expect.arrayContaining(names));
+});
+
+test('CreateEndpoint takes a spare without a kernel call; the pool makes the next one behind it', async () => {
+  const t = setup(2);
+  await network(t);
+  const before = t.netlink.calls.length;
+  const spare = t.spares.deviceNames(NET).find((n) => n.startsWith('wfh'))!;
+  const r = await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
+  expect(r).toEqual({ mac: '02:42:0a:28:00:09', generated: false });
+  const ep = t.networks.endpoint(NET, EP(1));
+  expect(ep.hostVeth).toBe(spare);
+  expect(ep.containerVeth).toBe(`wfc${spare.slice(3)}`);
+  // the only kernel call since is the refill
+  await settle();
+  expect(t.netlink.calls.slice(before).map((c) => c.op)).toEqual(['createVeth']);
+  expect(t.spares.deviceNames(NET)).toHaveLength(4);
+  expect(t.spares.deviceNames(NET)).not.toContain(spare);
+  // Join hands Docker the spare's container end, which exists in the host namespace
+  const j = await t.networks.join(NET, EP(1), '/var/run/docker/netns/x');
+  expect(j.srcName).toBe(ep.containerVeth);
+  expect(await t.netlink.getLink(j.srcName)).toBeDefined();
+});
+
+test('with the pool empty, CreateEndpoint makes its own pair, named for the endpoint', async () => {
+  const t = setup(1);
+  await network(t);
+  // two endpoints at once: the second finds the pool empty (its refill is still being made)
+  const [a, b] = await Promise.all([1, 2].map((n) => t.networks.createEndpoint({ networkId: NET, endpointId: EP(n), ip: SUBNET.base + 10 + n, prefix: 24, mac: `02:42:0a:28:00:1${n}` })));
+  expect([a, b].every((r) => !r.generated)).toBe(true);
+  const names = [t.networks.endpoint(NET, EP(1)).hostVeth, t.networks.endpoint(NET, EP(2)).hostVeth];
+  expect(names.filter((n) => n.startsWith('wfhz'))).toHaveLength(1);
+  expect(names).toContain(`wfh${EP(2).slice(0, 12)}`);
+  const own = (await t.netlink.getLink(`wfc${EP(2).slice(0, 12)}`))!;
+  expect(own.mac).toBe('02:42:0a:28:00:12');
+  await settle();
+  expect(t.spares.deviceNames(NET)).toHaveLength(2);
+});
+
+test('DeleteEndpoint of a spare-made endpoint removes its pair in one call, not the pool\'s', async () => {
+  const t = setup(2);
+  await network(t);
+  await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
+  await settle();
+  const ep = t.networks.endpoint(NET, EP(1));
+  const before = t.netlink.calls.length;
+  await t.networks.deleteEndpoint(NET, EP(1));
+  expect(t.netlink.calls.slice(before).map((c) => c.op)).toEqual(['deleteLink']);
+  expect(await t.netlink.getLink(ep.hostVeth)).toBeUndefined();
+  expect(await t.netlink.getLink(ep.containerVeth)).toBeUndefined();
+  expect(await weftVeths(t.netlink)).toEqual([...t.spares.deviceNames(NET)].sort());
+});
+
+test('a lone container end left by a crash still goes with DeleteEndpoint', async () => {
+  const t = setup(0);
+  await network(t);
+  await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
+  const ep = t.networks.endpoint(NET, EP(1));
+  await t.netlink.deleteLink(ep.hostVeth); // both ends gone; then a device of the container end's name alone
+  await t.netlink.createVeth({ name: ep.containerVeth, peerName: 'xpeer' });
+  await t.networks.deleteEndpoint(NET, EP(1));
+  expect(await t.netlink.getLink(ep.containerVeth)).toBeUndefined();
+});
+
+test('deleting or unapplying the network removes its spares, including one still being made', async () => {
+  const t = setup(2);
+  await network(t);
+  await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
+  // the refill is in flight now; deletion waits for it and removes what it made
+  await t.networks.deleteNetwork(NET);
+  expect(await weftVeths(t.netlink)).toEqual([]);
+  expect(t.spares.deviceNames(NET)).toEqual([]);
+  await settle();
+  expect(await weftVeths(t.netlink)).toEqual([]);
+
+  const u = setup(2);
+  const net = await network(u);
+  await u.networks.unapplyNetwork(net);
+  expect(await weftVeths(u.netlink)).toEqual([]);
+  // applying it again (the next start) makes new spares
+  await u.networks.applyNetwork(net);
+  await settle();
+  expect(await weftVeths(u.netlink)).toHaveLength(4);
+});
+
+test('the reconciler keeps the spares, and removes those an earlier process left', async () => {
+  const t = setup(2);
+  const net = await network(t);
+  await t.netlink.createVeth({ name: 'wfhz00000000000', peerName: 'wfcz00000000000', master: net.bridge });
+  const ipam = new Ipam(t.store, t.clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
+  const rec = new Reconciler({ networks: t.networks, ipam, netlink: t.netlink, firewall: new FakeFirewall(), clock: t.clock, log: silentLogger, driver: 'weft' });
+  await rec.kernel();
+  await settle();
+  expect(await t.netlink.getLink('wfhz00000000000')).toBeUndefined();
+  expect(await weftVeths(t.netlink)).toEqual([...t.spares.deviceNames(NET)].sort());
+  expect(t.spares.deviceNames(NET)).toHaveLength(4);
+});
+
+test('a spare the kernel refuses is logged and skipped; the next take or apply tries again', async () => {
+  const t = setup(2);
+  t.netlink.failNext('createVeth', 'EBUSY');
+  const net = await network(t);
+  expect(t.spares.deviceNames(NET)).toEqual([]);
+  expect(creates(t.netlink)).toBe(0);
+  // no spare: the endpoint makes its own pair
+  await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
+  expect(t.networks.endpoint(NET, EP(1)).hostVeth).toBe(`wfh${EP(1).slice(0, 12)}`);
+  await t.networks.applyNetwork(net);
+  await settle();
+  expect(t.spares.deviceNames(NET)).toHaveLength(4);
+});
+
+test('size 0: no spares, every endpoint makes its own pair', async () => {
+  const t = setup(0);
+  await network(t);
+  expect(await weftVeths(t.netlink)).toEqual([]);
+  await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24 });
+  expect(t.networks.endpoint(NET, EP(1)).hostVeth).toBe(`wfh${EP(1).slice(0, 12)}`);
+});
