@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Cidr, CidrError, containsCidr, formatCidr, parseCidr } from '../addr/cidr';
 import { LOG_LEVELS, type LogLevel } from '../util/log';
+import { MTU_MAX, MTU_MIN, parseMtu } from '../network/mtu';
 
 export interface Config {
   /** driver and IPAM driver name; the socket is /run/docker/plugins/<name>.sock */
@@ -167,8 +168,9 @@ function cidrOption(flag: string, v: string): Cidr {
 }
 
 function mtuOption(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 576 || Number(v) > 65535) throw new ConfigError(`--mtu ${JSON.stringify(v)}: an integer from 576 to 65535`);
-  return Number(v);
+  const mtu = parseMtu(v);
+  if (mtu === undefined) throw new ConfigError(`--mtu ${JSON.stringify(v)}: an integer from ${MTU_MIN} to ${MTU_MAX}`);
+  return mtu;
 }
 
 function logLevel(v: string): LogLevel {

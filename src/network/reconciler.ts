@@ -16,6 +16,7 @@ import type { Firewall } from '../firewall/types';
 import type { Netlink } from '../netlink/types';
 import type { Clock } from '../util/clock';
 import type { EndpointRecord, NetworkRecord } from './model';
+import { parseMtu } from './mtu';
 import { BRIDGE_PREFIX, isWeftDevice, PROBE_DEVICE } from './names';
 import type { Networks } from './networks';
 
@@ -89,12 +90,13 @@ export class Reconciler {
               .catch((e: unknown) => log.warn({ err: e, network: full.Name, address, container: c.Name }, 'could not take back a container\'s address'));
           }
         }
-        const mtu = full.Options?.[MTU_OPTION];
+        // as the plugin took it when the network was made; a value Docker holds that weft would refuse gets weft's default
+        const mtu = parseMtu(full.Options?.[MTU_OPTION]);
         await networks.createNetwork({
           id: full.Id,
           subnet,
           ...(cfg.Gateway ? { gateway: { ip: parseIp(cfg.Gateway), prefix: subnet.prefix } } : {}),
-          ...(mtu ? { mtu: Number(mtu) } : {}),
+          ...(mtu !== undefined ? { mtu } : {}),
           internal: full.Internal === true,
         });
         log.info({ network: full.Name, subnet: cfg.Subnet }, 'adopted a Docker network weft had no record of');

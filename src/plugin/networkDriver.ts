@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { parseAddressWithPrefix, parseCidr, parseOr } from '../addr/cidr';
 import { MTU_OPTION } from '../docker/client';
 import type { Networks } from '../network/networks';
+import { MTU_MAX, MTU_MIN, parseMtu } from '../network/mtu';
 import { normalizeMac } from '../network/names';
 import { BadRequest } from './errors';
 import type * as S from './schemas';
@@ -108,7 +109,7 @@ function objectOption(v: unknown): Record<string, unknown> {
 }
 
 function mtuOption(v: unknown): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 576 || n > 65535) throw new BadRequest(`weft: bad ${MTU_OPTION} ${JSON.stringify(v)}: an integer from 576 to 65535`);
-  return n;
+  const mtu = parseMtu(v);
+  if (mtu === undefined) throw new BadRequest(`weft: bad ${MTU_OPTION} ${JSON.stringify(v)}: an integer from ${MTU_MIN} to ${MTU_MAX}`);
+  return mtu;
 }

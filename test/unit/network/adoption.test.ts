@@ -58,3 +58,8 @@ test('a network on Docker\'s own IPAM gets a record without a pool; one that can
   expect(h.networks.network(clash.Id)).toBeUndefined();
   expect(h.networks.network(foreignIpam.Id)?.subnet).toBe('10.45.0.0/24');
 });
+
+test('an MTU option weft would refuse is not taken over: the network gets weft\'s default', async () => {
+  expect(await reconciler().adopt(...fromDocker([dockerNet({ Options: { 'com.docker.network.driver.mtu': '9x' } })]))).toEqual(['app']);
+  expect(h.networks.network(NET)!.mtu).toBe(1450);
+});
