@@ -73,6 +73,8 @@ export class Networks {
    * kernel (a netlink round trip on every `docker run`).
    */
   private readonly unjoined = new Set<string>();
+  /** deletions of the veth pairs of endpoints Docker deleted, still in the kernel's hands */
+  private readonly reaping = new Set<Promise<void>>();
 
   constructor(private readonly d: NetworkDeps) {}
 
@@ -163,6 +165,7 @@ export class Networks {
       if (!rec) return;
       await this.d.spares?.drain(id);
       for (const ep of this.endpoints(id)) await this.removeEndpoint(ep);
+      await this.settled();
       await this.d.ports?.detach(rec).catch((e: unknown) => {
         throw kernelError(`remove the data plane of ${rec.bridge}`, e);
       });
@@ -240,12 +243,28 @@ export class Networks {
     return { ...base, ...spare };
   }
 
+  /**
+   * Forgets the endpoint now and deletes its pair in the background: deleting a veth
+   * waits for the kernel's RCU grace periods (15–20 ms here), most of a container's
+   * network teardown, and nothing Docker does next needs the pair gone. Record first,
+   * then kernel: a crash in between leaves a device without a record, which the
+   * reconciler removes at the next start.
+   */
   deleteEndpoint(networkId: string, endpointId: string): Promise<void> {
     return this.lock.run(`ep:${endpointId}`, async () => {
       const rec = this.d.store.get('endpoints', endpointId);
       if (!rec || rec.networkId !== networkId) return;
-      await this.removeEndpoint(rec);
+      this.forget(rec);
+      const reap = this.deletePair(rec)
+        .catch((e: unknown) => this.d.log.warn({ err: e, veth: rec.hostVeth }, 'could not delete the veth pair of a deleted endpoint; the next start removes it'))
+        .finally(() => this.reaping.delete(reap));
+      this.reaping.add(reap);
     });
+  }
+
+  /** resolves once the pairs of deleted endpoints are out of the kernel (before a network's bridge goes, and at stop) */
+  async settled(): Promise<void> {
+    while (this.reaping.size > 0) await Promise.all(this.reaping);
   }
 
   join(networkId: string, endpointId: string, sandboxKey: string): Promise<JoinResult> {
@@ -278,13 +297,22 @@ export class Networks {
     return this.requireEndpoint(networkId, endpointId);
   }
 
+  /** kernel first, then the record (a network's endpoints Docker did not delete) */
   private async removeEndpoint(rec: EndpointRecord): Promise<void> {
-    this.unjoined.delete(rec.id);
-    // deleting one end of a veth deletes both; the container end alone may be left after a crash
-    const deleted = await removeLink(this.d.netlink, rec.hostVeth).catch((e: unknown) => {
+    await this.deletePair(rec).catch((e: unknown) => {
       throw kernelError(`delete veth ${rec.hostVeth}`, e);
     });
+    this.forget(rec);
+  }
+
+  private async deletePair(rec: EndpointRecord): Promise<void> {
+    // deleting one end of a veth deletes both; the container end alone may be left after a crash
+    const deleted = await removeLink(this.d.netlink, rec.hostVeth);
     if (!deleted) await removeLink(this.d.netlink, rec.containerVeth).catch(() => undefined);
+  }
+
+  private forget(rec: EndpointRecord): void {
+    this.unjoined.delete(rec.id);
     this.d.store.delete('endpoints', rec.id);
     this.d.onEndpointsChanged?.();
   }

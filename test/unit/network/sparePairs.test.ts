@@ -105,6 +105,7 @@ test('DeleteEndpoint of a spare-made endpoint removes its pair in one call, not 
   const ep = t.networks.endpoint(NET, EP(1));
   const before = t.netlink.calls.length;
   await t.networks.deleteEndpoint(NET, EP(1));
+  await t.networks.settled();
   expect(t.netlink.calls.slice(before).map((c) => c.op)).toEqual(['deleteLink']);
   expect(await t.netlink.getLink(ep.hostVeth)).toBeUndefined();
   expect(await t.netlink.getLink(ep.containerVeth)).toBeUndefined();
@@ -119,6 +120,7 @@ test('a lone container end left by a crash still goes with DeleteEndpoint', asyn
   await t.netlink.deleteLink(ep.hostVeth); // both ends gone; then a device of the container end's name alone
   await t.netlink.createVeth({ name: ep.containerVeth, peerName: 'xpeer' });
   await t.networks.deleteEndpoint(NET, EP(1));
+  await t.networks.settled();
   expect(await t.netlink.getLink(ep.containerVeth)).toBeUndefined();
 });
 
