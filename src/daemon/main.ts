@@ -127,6 +127,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     drops: mesh.drops,
     tickMs: DEFAULT_MESH_TIMES.heartbeatMs,
     sleeveBudget: sleeveBudgetFor(transport.singleSendCapacity),
+    // after the loop's I/O callbacks: what the TAP gave in one turn leaves in as few datagrams as fit
+    sleeveDefer: (flush) => setImmediate(flush),
   });
   endpointTable.watch(() => dataPlane.schedule());
   networkSegments.watch(() => dataPlane.schedule());

@@ -34,6 +34,8 @@ import { TAP_GSO_MAX_SIZE, type TapDevice } from './tap/tap';
 /** what the data plane needs of the mesh */
 export interface MeshPort {
   send(to: PeerId, type: number, payload: Buffer): void;
+  /** send() for a payload in parts, sent without copying them together first (the sleeve's datagrams) */
+  sendParts?(to: PeerId, type: number, parts: readonly Buffer[]): void;
   sendRaw(addr: string, data: Buffer): void;
   on(type: number, fn: (sender: PeerId, payload: Buffer) => void): void;
   addrOf(id: PeerId): string | undefined;
@@ -63,6 +65,8 @@ export interface DataPlaneDeps {
   tickMs: number;
   /** most bytes of frames per sleeve datagram */
   sleeveBudget: number;
+  /** when the sleeve sends datagrams that still have room (SleeveOptions.defer); the daemon: setImmediate */
+  sleeveDefer?: (flush: () => void) => void;
 }
 
 /** what a sealed mesh frame leaves for packed frames after the sleeve header (64934 bytes) */
@@ -108,9 +112,11 @@ export class DataPlane {
     this.sleeve = new Sleeve({
       self: d.self,
       send: (next, payload) => d.mesh.send(next, MessageType.Sleeve, payload),
+      ...(d.mesh.sendParts ? { sendParts: (next: PeerId, parts: readonly Buffer[]) => d.mesh.sendParts!(next, MessageType.Sleeve, parts) } : {}),
       nextHop: (dest) => nextHop(this.paths.get(dest), dest),
       drops: d.drops,
       budget: d.sleeveBudget,
+      ...(d.sleeveDefer ? { defer: d.sleeveDefer } : {}),
     });
     this.prober = new FastdpProber({
       self: d.self,

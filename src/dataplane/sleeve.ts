@@ -42,11 +42,27 @@ export interface SleeveOptions {
   self: PeerId;
   /** hands a datagram payload to the mesh for a peer */
   send(next: PeerId, payload: Buffer): void;
+  /**
+   * send() for a payload in parts: the header and views of the frames, never copied together
+   * here (the mesh's framing copies them once, into its records); used instead of send when given
+   */
+  sendParts?(next: PeerId, parts: readonly Buffer[]): void;
   /** the peer to hand frames for `dest` to (itself, or the relay); undefined: unreachable */
   nextHop(dest: PeerId): PeerId | undefined;
   drops: DropCounter;
   /** most bytes of packed frames per datagram */
   budget: number;
+  /**
+   * Holds back datagrams that still have room until the TAP batches at hand are all read: given
+   * the flush, runs it soon (the daemon: setImmediate, once the event loop's I/O callbacks are done).
+   * Without it every batch is sent as it comes. Why: a receiving container's TCP answers each
+   * super-frame written into its TAP with an ACK, which the reader hands over as a batch of its
+   * own; sent one by one they cost a datagram each (a send here, a receive and a TAP write on the
+   * peer), as much as the data they acknowledge. Deferred, the ACKs of every datagram this daemon
+   * handled in one turn of the loop leave as one datagram, and the more it has to do the more they
+   * coalesce; a lone frame waits only for the end of the turn.
+   */
+  defer?: (flush: () => void) => void;
 }
 
 export interface PeerTraffic {
@@ -66,6 +82,16 @@ const EMPTY: SleeveRoutes = { macs: new Map(), flood: [], arp: new Map() };
 export class Sleeve {
   private readonly nets = new Map<number, Attached>();
   private readonly traffic = new Map<PeerId, PeerTraffic>();
+  /** per VNI, per destination: the datagrams being filled (all but the last of a list are full) */
+  private readonly pending = new Map<number, Map<PeerId, PackBuilder[]>>();
+  private flushQueued = false;
+  private readonly flush = () => {
+    this.flushQueued = false;
+    for (const [vni, dests] of this.pending) {
+      for (const [dest, builders] of dests) this.ship(vni, dest, builders);
+    }
+    this.pending.clear();
+  };
   /** split: GSO super-frames cut to fit a datagram; pieces: what they were cut into */
   readonly counters = { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0 };
 
@@ -86,6 +112,7 @@ export class Sleeve {
 
   close(): void {
     for (const vni of [...this.nets.keys()]) this.detach(vni);
+    this.pending.clear();
   }
 
   setRoutes(vni: number, routes: SleeveRoutes): void {
@@ -114,11 +141,18 @@ export class Sleeve {
     const n = this.nets.get(vni);
     if (!n) return;
     const { routes, tap } = n;
-    const out = new Map<PeerId, PackBuilder[]>();
+    let out = this.pending.get(vni);
+    if (!out) this.pending.set(vni, (out = new Map<PeerId, PackBuilder[]>()));
+    const pending = out;
     const budget = this.o.budget;
     const add = (dest: PeerId, frame: Buffer) => {
-      let list = out.get(dest);
-      if (!list) out.set(dest, (list = [new PackBuilder(budget)]));
+      let list = pending.get(dest);
+      if (!list) pending.set(dest, (list = [new PackBuilder(budget)]));
+      else if (list.length > 1) {
+        // datagrams filled by earlier batches go now, in order; only the last one waits for more
+        this.ship(vni, dest, list.slice(0, -1));
+        list.splice(0, list.length - 1);
+      }
       const last = list[list.length - 1]!;
       if (last.add(frame)) return;
       if (frame.length + PACK_PREFIX_BYTES <= budget) {
@@ -163,19 +197,29 @@ export class Sleeve {
       // broadcast, multicast, or a MAC the table does not have (yet)
       for (const p of routes.flood) add(p, frame);
     });
-    for (const [dest, builders] of out) {
-      const next = this.o.nextHop(dest);
-      if (next === undefined) {
-        this.o.drops.count('sleeveUnreachable', builders.reduce((n, b) => n + b.count, 0));
-        continue;
-      }
-      const t = this.trafficOf(dest);
-      for (const b of builders) {
-        if (b.count === 0) continue;
-        t.framesOut += b.count;
-        t.bytesOut += b.bytes;
-        this.o.send(next, b.takeDatagram({ hops: 0, origin: this.o.self, dest, vni }));
-      }
+    const defer = this.o.defer;
+    if (!defer) return this.flush();
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    defer(this.flush);
+  }
+
+  /** sends the datagrams built for dest (the builders are spent) */
+  private ship(vni: number, dest: PeerId, builders: readonly PackBuilder[]): void {
+    const next = this.o.nextHop(dest);
+    if (next === undefined) {
+      this.o.drops.count('sleeveUnreachable', builders.reduce((n, b) => n + b.count, 0));
+      return;
+    }
+    const t = this.trafficOf(dest);
+    const sendParts = this.o.sendParts;
+    for (const b of builders) {
+      if (b.count === 0) continue;
+      t.framesOut += b.count;
+      t.bytesOut += b.bytes;
+      const h = { hops: 0, origin: this.o.self, dest, vni };
+      if (sendParts) sendParts.call(this.o, next, b.takeDatagramParts(h));
+      else this.o.send(next, b.takeDatagram(h));
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
 import { ReplayTable } from './replayWindow';
+import { byteLength, type Bytes, isParts } from './transport/bytes';
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 12;
@@ -74,7 +75,7 @@ export class Sealer {
    * Writes nonce | ciphertext | tag for plaintext into out at offset,
    * authenticating aad too; returns the bytes written (plaintext + SEAL_OVERHEAD).
    */
-  sealInto(aad: Uint8Array, plaintext: Uint8Array, out: Buffer, offset: number): number {
+  sealInto(aad: Uint8Array, plaintext: Bytes, out: Buffer, offset: number): number {
     const c = this.counter;
     if (c > LAST_COUNTER) throw new RangeError('nonce counter exhausted: refusing to reuse a nonce');
     this.counter = c + 1;
@@ -82,10 +83,11 @@ export class Sealer {
     n.writeUInt32BE(Math.floor(c / TWO_32), 4);
     n.writeUInt32BE(c >>> 0, 8);
     const cipher = createCipheriv(ALGORITHM, this.key, n, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad, { plaintextLength: plaintext.length });
+    cipher.setAAD(aad, { plaintextLength: byteLength(plaintext) });
     n.copy(out, offset);
     let at = offset + NONCE_BYTES;
-    at += cipher.update(plaintext).copy(out, at);
+    // parts are encrypted as one stream: the same ciphertext as their concatenation, without making it
+    for (const p of isParts(plaintext) ? plaintext : [plaintext]) at += cipher.update(p).copy(out, at);
     at += cipher.final().copy(out, at);
     at += cipher.getAuthTag().copy(out, at);
     return at - offset;

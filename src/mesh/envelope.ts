@@ -6,6 +6,7 @@
  */
 import { SEAL_OVERHEAD, type Opener, type Sealer } from './crypto';
 import { MessageType } from './messageTypes';
+import { byteLength, type Bytes, isParts } from './transport/bytes';
 
 export const MAGIC = Buffer.from('WEFT', 'latin1');
 export const VERSION = 1;
@@ -61,19 +62,41 @@ const MAGIC_U32 = MAGIC.readUInt32BE(0);
  * transports refuse and count: check MAX_PAYLOAD_* when building big payloads.
  */
 export function encodeEnvelope(e: EnvelopeInput): Buffer {
+  const out = encodeInto(e, e.payload.length, true);
+  if (!e.sealer) out.set(e.payload, HEADER_BYTES);
+  return out;
+}
+
+/**
+ * The header, checked, in a buffer with room for `payloadBytes` after it (and the seal's overhead);
+ * sealed when there is a sealer and `withPayload`, else the payload is the caller's to place.
+ */
+function encodeInto(e: Omit<EnvelopeInput, 'payload'> & { payload: Bytes }, payloadBytes: number, withPayload: boolean): Buffer {
   if (!isKnownType(e.type)) throw new RangeError(`unknown message type ${e.type}`);
   if (typeof e.sender !== 'string' || !PEER_ID.test(e.sender)) throw new TypeError(`bad sender peer id ${JSON.stringify(e.sender)}`);
   const sealer = e.sealer;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + e.payload.length + (sealer ? SEAL_OVERHEAD : 0));
+  const out = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes + (sealer ? SEAL_OVERHEAD : 0));
   out.writeUInt32BE(MAGIC_U32, 0);
   out[4] = VERSION;
   out[5] = sealer ? Flag.Encrypted : 0;
   out[6] = e.type;
   out[7] = 0;
   out.write(e.sender, 8, 8, 'hex');
-  if (sealer) sealer.sealInto(out.subarray(0, HEADER_BYTES), e.payload, out, HEADER_BYTES);
-  else out.set(e.payload, HEADER_BYTES);
+  if (sealer && withPayload) sealer.sealInto(out.subarray(0, HEADER_BYTES), e.payload, out, HEADER_BYTES);
   return out;
+}
+
+/**
+ * encodeEnvelope for a payload given in parts, without copying it together: clear, the
+ * header and then the parts themselves (views, for a transport that gathers them); sealed,
+ * one buffer (the ciphertext is written once, straight from the parts). Same bytes, same
+ * errors as encodeEnvelope of the parts' concatenation.
+ */
+export function encodeEnvelopeParts(e: Omit<EnvelopeInput, 'payload'> & { payload: Bytes }): Uint8Array[] {
+  const sealer = e.sealer;
+  if (sealer) return [encodeInto(e, byteLength(e.payload), true)];
+  const header = encodeInto(e, 0, false);
+  return isParts(e.payload) ? [header, ...e.payload] : [header, e.payload];
 }
 
 /**

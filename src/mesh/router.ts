@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
 import { type Opener, type Sealer } from './crypto';
-import { decodeEnvelope, encodeEnvelope } from './envelope';
+import { decodeEnvelope, encodeEnvelopeParts } from './envelope';
 import { ChannelId } from './gossip/channel';
 import { GossipEngine } from './gossip/engine';
 import { SegmentChannel } from './gossip/segments';
@@ -17,6 +17,7 @@ import { MessageType } from './messageTypes';
 import type { PeerId } from './peerId';
 import { Rpc } from './rpc';
 import { DropCounter } from './stats';
+import { byteLength, type Bytes } from './transport/bytes';
 import type { Addr, Transport } from './transport/types';
 
 export interface MeshOptions {
@@ -121,6 +122,12 @@ export class Mesh implements Link {
     if (addr) this.sendTo(addr, type, payload);
   }
 
+  /** send() for a payload in parts (a sleeve datagram: its header and views of the TAP's frames), never copied together */
+  sendParts(to: PeerId, type: number, parts: readonly Uint8Array[]): void {
+    const addr = this.addrOf(to);
+    if (addr) this.sendTo(addr, type, parts);
+  }
+
   /** where a peer is reached: where it was last heard from, else what it announced */
   addrOf(id: PeerId): Addr | undefined {
     return this.membership.addrOf(id, this.peersChannel.get(id)?.data.addr);
@@ -131,11 +138,12 @@ export class Mesh implements Link {
     this.transport.sendRaw(addr, data);
   }
 
-  private sendTo(addr: Addr, type: number, payload: Buffer): void {
-    const frame = encodeEnvelope({ type, sender: this.self, payload, ...(this.crypto ? { sealer: this.crypto.sealer } : {}) });
+  private sendTo(addr: Addr, type: number, payload: Bytes): void {
+    // parts: the transport's framing copies header and payload into its records in one pass
+    const frame = encodeEnvelopeParts({ type, sender: this.self, payload, ...(this.crypto ? { sealer: this.crypto.sealer } : {}) });
     this.traffic.framesOut++;
-    this.traffic.bytesOut += frame.length;
-    this.transport.send(addr, frame);
+    this.traffic.bytesOut += byteLength(frame);
+    this.transport.send(addr, frame.length === 1 ? frame[0]! : frame);
   }
 
   private heartbeat(): void {

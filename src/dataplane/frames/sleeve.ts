@@ -203,6 +203,35 @@ export class PackBuilder {
     return out;
   }
 
+  /**
+   * takeDatagram's bytes as parts, without copying the frames: the header and each length
+   * prefix (one small buffer), and views of the frames themselves. The views stay valid as long
+   * as the frames' buffers are not reused (a TAP batch is the batch's own memory).
+   */
+  takeDatagramParts(h: SleeveHeader): Buffer[] {
+    const n = this.frames.length;
+    // header and every prefix in one allocation (small: Buffer's pool), then views of it between the frames
+    const small = Buffer.allocUnsafe(SLEEVE_HEADER_BYTES + n * PACK_PREFIX_BYTES);
+    writeSleeveHeader(small, h);
+    const parts: Buffer[] = [];
+    let at = SLEEVE_HEADER_BYTES;
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const f = this.frames[i]!;
+      const t = this.tails[i];
+      small.writeUInt16BE(f.length + (t ? t.length : 0), at);
+      at += PACK_PREFIX_BYTES;
+      parts.push(small.subarray(start, at), f);
+      if (t) parts.push(t);
+      start = at;
+    }
+    if (n === 0) parts.push(small);
+    this.frames = [];
+    this.tails = [];
+    this.size = 0;
+    return parts;
+  }
+
   private takeAfter(headroom: number): Buffer {
     const out = Buffer.allocUnsafe(headroom + this.size);
     let off = headroom;

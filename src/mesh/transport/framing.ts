@@ -28,6 +28,8 @@
  * Pure codec: no I/O, no timers (time is passed in).
  */
 
+import { byteLength, type Bytes, BytesReader } from './bytes';
+
 export const MAGIC = 0xa7;
 export const HEADER_BYTES = 8;
 export const MAX_CHUNKS = 255;
@@ -49,65 +51,96 @@ function writeHeader(b: Buffer, at: number, count: number, length: number, msgId
 }
 
 /** one buffer holding the whole message as one record (count 1) */
-function whole(src: Buffer, msgId: number): Buffer[] {
+function whole(src: BytesReader, length: number, msgId: number): Buffer[] {
   // allocUnsafe: every byte is written below
-  const b = Buffer.allocUnsafe(HEADER_BYTES + src.length);
-  writeHeader(b, 0, 1, src.length, msgId, 0);
-  src.copy(b, HEADER_BYTES);
+  const b = Buffer.allocUnsafe(HEADER_BYTES + length);
+  writeHeader(b, 0, 1, length, msgId, 0);
+  src.copyTo(b, HEADER_BYTES, length);
   return [b];
 }
 
-/** chunks in one GSO send: a send is one UDP payload, and the kernel refuses more segments than UDP_MAX_SEGMENTS */
+/** full chunks in one GSO send: a send is one UDP payload, and the kernel refuses more segments than UDP_MAX_SEGMENTS */
 const chunksPerSend = (segment: number) => Math.min(Math.floor(MAX_UDP_PAYLOAD / segment), MAX_GSO_SEGMENTS);
+
+/**
+ * The most bytes a GSO send may hold and still reach the other socket in one piece: the
+ * packet, with its IP, UDP and Ethernet headers (and room for a VLAN tag), must stay under the
+ * device's gso_max_size (64 KiB), or Linux (6.8 on) segments it in software on the way out,
+ * and GRO no longer hands the message back in one read. Seen on loopback: a 65507-byte send
+ * arrives as 45 datagrams, a 65460-byte one as one read.
+ */
+export const MAX_GSO_SEND = 0xffff - 20 - 8 - 14 - 4;
+
+/**
+ * Body bytes a message's short last chunk may have and still join a send that already
+ * holds chunksPerSend full chunks (0: it cannot). GSO lets a send's last segment be
+ * shorter, and the last chunk is the only short one, so it can fill what a whole
+ * segment would not: for 1472 that is 713 bytes more in one send, enough for a
+ * sleeve datagram holding a whole 46-segment TCP super-frame (MSS 1398), which
+ * otherwise is cut in two, each piece costing a datagram and a TAP write.
+ */
+function tailRoom(segment: number): number {
+  const full = chunksPerSend(segment);
+  if (full >= MAX_GSO_SEGMENTS) return 0;
+  return Math.max(0, MAX_GSO_SEND - full * segment - HEADER_BYTES);
+}
 
 /**
  * The largest message layout() puts in one send buffer: what GRO can hand the
  * receiver back in one read, so it needs no reassembly across reads.
  */
 export function singleSendCapacity(segment?: number): number {
-  return segment === undefined ? MAX_WHOLE : Math.max(segment - HEADER_BYTES, chunksPerSend(segment) * (segment - HEADER_BYTES));
+  if (segment === undefined) return MAX_WHOLE;
+  return Math.max(segment - HEADER_BYTES, chunksPerSend(segment) * (segment - HEADER_BYTES) + tailRoom(segment));
 }
 
 /**
- * The buffers to send for one message. Without segment (no GSO): one buffer, one record with count 1
- * (throws RangeError if data.length > MAX_WHOLE). With segment = S (the GSO segment size, e.g. 1472):
+ * The buffers to send for one message (given as one buffer, or as parts read back to back). Without segment
+ * (no GSO): one buffer, one record with count 1 (throws RangeError if data.length > MAX_WHOLE). With segment = S (the GSO segment size, e.g. 1472):
  * if HEADER_BYTES + data.length <= S, one buffer with one record (count 1); otherwise the message is cut into
  * chunks of body S - HEADER_BYTES (the last chunk shorter), each chunk a record of exactly S bytes except the
  * last, and the chunks are grouped into send buffers of at most min(floor(MAX_UDP_PAYLOAD / S), MAX_GSO_SEGMENTS)
- * chunks each, in order. Throws RangeError when the message would need more than MAX_CHUNKS chunks, when S is
- * not an integer in HEADER_BYTES+1 .. MAX_UDP_PAYLOAD, or when msgId is not an integer in 0..65535.
+ * full chunks each, in order; a short last chunk joins the send before it when that send stays within
+ * MAX_GSO_SEND bytes and MAX_GSO_SEGMENTS records (GSO allows a shorter last segment). Throws RangeError when
+ * the message would need more than MAX_CHUNKS chunks, when S is not an integer in HEADER_BYTES+1 ..
+ * MAX_UDP_PAYLOAD, or when msgId is not an integer in 0..65535.
  */
-export function layout(data: Uint8Array, msgId: number, segment?: number): Buffer[] {
+export function layout(data: Bytes, msgId: number, segment?: number): Buffer[] {
   if (!Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) throw new RangeError(`msgId ${msgId} is not in 0..65535`);
-  // a view, so Buffer.copy (native memcpy) works whatever kind of Uint8Array came in
-  const src = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const length = byteLength(data);
+  // the message's bytes are read once, in order, straight from its parts into the records
+  const src = new BytesReader(data);
   if (segment === undefined) {
-    if (src.length > MAX_WHOLE) throw new RangeError(`message of ${src.length} bytes exceeds ${MAX_WHOLE} without segmentation`);
-    return whole(src, msgId);
+    if (length > MAX_WHOLE) throw new RangeError(`message of ${length} bytes exceeds ${MAX_WHOLE} without segmentation`);
+    return whole(src, length, msgId);
   }
   if (!Number.isInteger(segment) || segment <= HEADER_BYTES || segment > MAX_UDP_PAYLOAD) {
     throw new RangeError(`segment ${segment} is not an integer in ${HEADER_BYTES + 1}..${MAX_UDP_PAYLOAD}`);
   }
-  if (HEADER_BYTES + src.length <= segment) return whole(src, msgId);
+  if (HEADER_BYTES + length <= segment) return whole(src, length, msgId);
 
   const body = segment - HEADER_BYTES;
-  const count = Math.ceil(src.length / body);
+  const count = Math.ceil(length / body);
   if (count > MAX_CHUNKS) {
-    throw new RangeError(`message of ${src.length} bytes needs ${count} chunks of ${body} (at most ${MAX_CHUNKS})`);
+    throw new RangeError(`message of ${length} bytes needs ${count} chunks of ${body} (at most ${MAX_CHUNKS})`);
   }
   const perSend = chunksPerSend(segment);
+  // the short last chunk rides with the full ones before it when the send has room for it
+  const lastBody = length - (count - 1) * body;
+  const tailJoins = lastBody < body && lastBody <= tailRoom(segment);
   const sends: Buffer[] = [];
-  for (let first = 0; first < count; first += perSend) {
-    const end = Math.min(first + perSend, count);
+  for (let first = 0, end = 0; first < count; first = end) {
+    end = Math.min(first + perSend, count);
+    if (end === count - 1 && tailJoins) end = count;
     const from = first * body;
-    const to = Math.min(end * body, src.length);
+    const to = Math.min(end * body, length);
     const b = Buffer.allocUnsafe((end - first) * HEADER_BYTES + (to - from));
     let at = 0;
     for (let i = first; i < end; i++) {
       const s = i * body;
-      const e = Math.min(s + body, src.length);
+      const e = Math.min(s + body, length);
       writeHeader(b, at, count, e - s, msgId, i);
-      src.copy(b, at + HEADER_BYTES, s, e);
+      src.copyTo(b, at + HEADER_BYTES, e - s);
       at += HEADER_BYTES + (e - s);
     }
     sends.push(b);
@@ -145,6 +178,42 @@ export function parseRecords(read: Buffer): { records: FrameRecord[]; error?: 'b
     at = end;
   }
   return { records };
+}
+
+/**
+ * When `read` holds exactly one chunked message, all its chunks in index order and
+ * nothing else (what GRO hands back of one GSO send), the message, joined in place:
+ * the bodies are moved over the record headers, so the result is a view of `read`'s
+ * own memory and `read` is overwritten; the caller must own it (Node's dgram gives
+ * every read a buffer of its own). Otherwise undefined and `read` untouched, for
+ * parseRecords and the Reassembler. One pass over the headers and one memmove per
+ * chunk: no record object or view per chunk, and no second 64 KiB buffer to allocate
+ * (each one is external memory V8's major GC has to chase).
+ */
+export function joinWholeInPlace(read: Buffer): Buffer | undefined {
+  const n = read.length;
+  if (n < HEADER_BYTES || read[0] !== MAGIC) return undefined;
+  const count = read[1];
+  if (count < 2 || read[6] !== 0) return undefined;
+  const msgId = (read[4] << 8) | read[5];
+  // check every header before moving any byte
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (n - at < HEADER_BYTES || read[at] !== MAGIC || read[at + 1] !== count || read[at + 6] !== i) return undefined;
+    if (((read[at + 4] << 8) | read[at + 5]) !== msgId) return undefined;
+    at += HEADER_BYTES + ((read[at + 2] << 8) | read[at + 3]);
+    if (at > n) return undefined;
+  }
+  if (at !== n) return undefined;
+  let to = 0;
+  at = 0;
+  for (let i = 0; i < count; i++) {
+    const len = (read[at + 2] << 8) | read[at + 3];
+    read.copyWithin(to, at + HEADER_BYTES, at + HEADER_BYTES + len);
+    to += len;
+    at += HEADER_BYTES + len;
+  }
+  return read.subarray(0, to);
 }
 
 export type ReassemblyDrop = 'duplicateChunk' | 'inconsistentChunk' | 'reassemblyTimeout' | 'reassemblyOverflow';

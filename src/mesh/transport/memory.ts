@@ -7,6 +7,7 @@
 import type { Scheduler, TimerHandle } from '../../util/scheduler';
 import { DropCounter } from '../stats';
 import { formatAddr, parseAddr } from './addr';
+import { type Bytes, joined } from './bytes';
 import { MAX_UDP_PAYLOAD } from './framing';
 import { Packet, PacketQueue } from './packetQueue';
 import type { Addr, ReceiveHandler, Transport } from './types';
@@ -53,8 +54,8 @@ class MemoryTransport implements Transport {
     private readonly net: MemoryNetwork,
   ) {}
 
-  send(to: Addr, data: Uint8Array): void {
-    this.net.route(this, to, data);
+  send(to: Addr, data: Bytes): void {
+    this.net.route(this, to, joined(data));
   }
 
   sendRaw(to: Addr, data: Uint8Array): void {

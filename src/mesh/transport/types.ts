@@ -1,15 +1,23 @@
 /** How mesh frames move between peers: real UDP (udp.ts) or a simulated network (memory.ts). */
+import type { Bytes } from './bytes';
 
 /** "a.b.c.d:port" (see addr.ts) */
 export type Addr = string;
 
+/**
+ * data is the handler's own: every read gets a buffer no one else holds (Node's dgram does this, and the
+ * simulated network copies), so a handler may keep it, or overwrite it (FramedTransport joins chunks in place).
+ */
 export type ReceiveHandler = (data: Buffer, from: Addr) => void;
 
 export interface Transport {
   /** where this transport receives */
   readonly address: Addr;
-  /** best effort; never throws for an unreachable or unknown peer (the transport counts it) */
-  send(to: Addr, data: Uint8Array): void;
+  /**
+   * best effort; never throws for an unreachable or unknown peer (the transport counts it). data may
+   * be parts, sent as their concatenation; do not change them afterwards (a send may be queued)
+   */
+  send(to: Addr, data: Bytes): void;
   /** a datagram exactly as given, outside any framing the transport adds (the fast-path probe to a VXLAN port) */
   sendRaw(to: Addr, data: Uint8Array): void;
   /** one handler; setting another replaces it */

@@ -7,6 +7,7 @@
  */
 import { DropCounter } from '../stats';
 import { formatAddr, tryParseAddr } from './addr';
+import { byteLength, type Bytes, isParts } from './bytes';
 import { MAX_UDP_PAYLOAD } from './framing';
 import type { Addr, ReceiveHandler, Transport, TransportStats } from './types';
 import { enableUdpOffload, type OffloadResult } from './udpOffload';
@@ -90,9 +91,9 @@ export class UdpTransport implements Transport {
     return { sent: this.sent, received: this.received, dropped: this.drops.snapshot() };
   }
 
-  send(to: Addr, data: Uint8Array): void {
+  send(to: Addr, data: Bytes): void {
     if (this.closing) return this.drops.count('closed');
-    if (data.length > MAX_UDP_PAYLOAD) return this.drops.count('tooLarge');
+    if (byteLength(data) > MAX_UDP_PAYLOAD) return this.drops.count('tooLarge');
     let dest = this.dests.get(to);
     if (!dest) {
       dest = tryParseAddr(to);
@@ -101,7 +102,8 @@ export class UdpTransport implements Transport {
       this.dests.set(to, dest);
     }
     this.sent++;
-    this.socket.send(data, dest.port, dest.host).catch(this.sendFailed);
+    // parts go as one datagram, gathered by the kernel (sendmsg with an iovec)
+    this.socket.send(isParts(data) ? [...data] : data, dest.port, dest.host).catch(this.sendFailed);
   }
 
   /** the same as send: this transport adds nothing to a datagram */

@@ -87,6 +87,18 @@ test('oversized sends and bad addresses are counted, not thrown; a full-size dat
   expect(a.stats).toEqual({ sent: 1, received: 0, dropped: { badAddr: 1, tooLarge: 1 } });
 });
 
+test('parts are sent as one datagram, their concatenation', async () => {
+  const a = await transport();
+  const b = await transport();
+  const atB = collect(b);
+  const parts = [Buffer.from('head|'), new Uint8Array([0x41, 0x42]), Buffer.alloc(0), Buffer.alloc(30_000, 0x7a)];
+  a.send(b.address, parts);
+  a.send(b.address, [Buffer.alloc(MAX_FRAME, 1), Buffer.from('x')]); // one byte too many: counted
+  await until(() => atB.length === 1);
+  expect(atB[0].data.equals(Buffer.concat(parts))).toBe(true);
+  expect(a.drops.snapshot()).toEqual({ tooLarge: 1 });
+});
+
 test('an unreachable peer is not an error for the sender', async () => {
   const a = await transport();
   const probe = await transport();
@@ -170,6 +182,24 @@ describe('GSO and GRO under the framing', () => {
     expect(Math.max(...datagrams.map((d) => d.data.length))).toBe(S);
     const rebuilt = Buffer.concat(datagrams.flatMap((d) => parseRecords(d.data).records).sort((x, y) => x.index - y.index).map((r) => r.body));
     expect(rebuilt.equals(message)).toBe(true);
+  });
+
+  test('a message of singleSendCapacity (44 full records and a short 45th) leaves in one send and arrives in one read', async () => {
+    const a = await offloaded({ segment: S, gro: true });
+    const b = await offloaded({ segment: S, gro: true });
+    const fa = new FramedTransport(a, { segment: S, now: Date.now });
+    // a reassembler that can hold nothing: only a message whose chunks all come in one read is delivered
+    const fb = new FramedTransport(b, { segment: S, now: Date.now, maxBytes: 0 });
+    const got: Buffer[] = [];
+    fb.onReceive((m) => got.push(Buffer.from(m)));
+    const cap = fa.singleSendCapacity;
+    expect(cap).toBe(44 * (S - HEADER_BYTES) + 713);
+    const message = Buffer.from(Array.from({ length: cap }, (_, i) => (i * 13) & 255));
+    // given in parts, as the sleeve hands its datagrams over: the same bytes arrive
+    fa.send(b.address, [message.subarray(0, 22), message.subarray(22, 40_000), message.subarray(40_000)]);
+    await until(() => got.length === 1);
+    expect(got[0].equals(message)).toBe(true);
+    expect(fb.drops.total).toBe(0);
   });
 
   test('between two framed transports with GRO: messages of every size arrive intact, and reads hold many records', async () => {

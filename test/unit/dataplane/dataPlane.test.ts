@@ -4,7 +4,7 @@ import { DataPlane, type DataPlaneDeps, type MeshPort, RESYNC_MS, SLEEVE_BUDGET,
 import { parseArp } from '../../../src/dataplane/frames/arp';
 import { BROADCAST_KEY, macKeyOf, type MacKey } from '../../../src/dataplane/frames/mac';
 import { decodeProbe, encodeProbe } from '../../../src/dataplane/frames/probe';
-import { decodeSleeve, encodeSleeve } from '../../../src/dataplane/frames/sleeve';
+import { decodeSleeve, encodeSleeve, PACK_PREFIX_BYTES } from '../../../src/dataplane/frames/sleeve';
 import { vniForSubnet } from '../../../src/dataplane/frames/vni';
 import { parseUdpFrame, parseVxlanDatagram, PROBE_DEVICE_MAC_TEXT, PROBE_VNI } from '../../../src/dataplane/frames/vxlanProbe';
 import { MemoryTap } from '../../../src/dataplane/tap/memory';
@@ -17,6 +17,7 @@ import type { PeerInfo } from '../../../src/mesh/membership';
 import { MessageType } from '../../../src/mesh/messageTypes';
 import type { PeerId } from '../../../src/mesh/peerId';
 import { DropCounter } from '../../../src/mesh/stats';
+import { singleSendCapacity } from '../../../src/mesh/transport/framing';
 import type { ReceiveHandler, Transport } from '../../../src/mesh/transport/types';
 import { FakeNetlink } from '../../../src/netlink/fake';
 import type { FdbInfo, LinkChange } from '../../../src/netlink/types';
@@ -257,6 +258,11 @@ test('the sleeve budget: a sealed frame of it fits one send of the transport, ne
   // 44 chunks of a 1472-byte segment carry 64416 bytes; the envelope (16) and seal (28) and sleeve header (22) come off
   expect(sleeveBudgetFor(44 * 1464)).toBe(44 * 1464 - 16 - 28 - 22);
   expect(sleeveBudgetFor(65499)).toBe(SLEEVE_BUDGET);
+  // the mesh's socket on a 1500-byte underlay: a whole TCP super-frame of a weft network (MTU 1450, MSS 1398,
+  // 46 segments: the most TCP puts in one 64 KiB GSO packet), with its headers, length prefix and virtio-net
+  // header, fits one datagram and is not cut in two
+  const superFrame = PACK_PREFIX_BYTES + VNET_HDR_BYTES + 14 + 20 + 32 + 46 * 1398;
+  expect(sleeveBudgetFor(singleSendCapacity(1472))).toBeGreaterThanOrEqual(superFrame);
 });
 
 describe('DataPlane: devices', () => {

@@ -84,7 +84,9 @@ function routes(r: Partial<SleeveRoutes> = {}): SleeveRoutes {
   return { macs: new Map([[MAC_B, B], [MAC_C, C]]), flood: [B, C], arp: new Map(), ...r };
 }
 
-function harness(o: { self?: PeerId; budget?: number; nextHop?: (d: PeerId) => PeerId | undefined; routes?: SleeveRoutes } = {}) {
+function harness(
+  o: { self?: PeerId; budget?: number; nextHop?: (d: PeerId) => PeerId | undefined; routes?: SleeveRoutes; defer?: (flush: () => void) => void } = {},
+) {
   const sent: Sent[] = [];
   const drops = new DropCounter();
   const sleeve = new Sleeve({
@@ -93,6 +95,7 @@ function harness(o: { self?: PeerId; budget?: number; nextHop?: (d: PeerId) => P
     nextHop: o.nextHop ?? ((d) => d),
     drops,
     budget: o.budget ?? 60_000,
+    ...(o.defer ? { defer: o.defer } : {}),
   });
   const tap = vnetTap('wftn1');
   sleeve.attach(VNI, tap);
@@ -209,6 +212,98 @@ describe('Sleeve: frames from the TAP', () => {
     sleeve.setRoutes(VNI + 1, routes({ macs: new Map(), flood: [] }));
     tap.inject([eth(MAC_B, LOCAL, 60)]);
     expect(sent.map((s) => s.to)).toEqual([B]);
+  });
+});
+
+describe('Sleeve: deferred sending (the daemon flushes once the loop\'s I/O is done)', () => {
+  /** a defer that keeps the flushes for the test to run */
+  function deferred() {
+    const flushes: Array<() => void> = [];
+    return { defer: (f: () => void) => void flushes.push(f), flushes, run: () => flushes.splice(0).forEach((f) => f()) };
+  }
+
+  test('small frames from several batches (ACKs, one per TAP write on the peer) leave as one datagram at the flush', () => {
+    const d = deferred();
+    const { sent, tap, sleeve } = harness({ defer: d.defer });
+    const acks = [1, 2, 3].map((i) => eth(MAC_B, LOCAL, 66, i));
+    for (const a of acks) expect(tap.inject([a])).toBe(1);
+    expect(sent).toHaveLength(0);
+    expect(d.flushes).toHaveLength(1); // asked once per turn, not once per batch
+    d.run();
+    expect(sent).toHaveLength(1);
+    expect(decoded(sent[0]!).frames).toEqual(acks);
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({ framesOut: 3, bytesOut: 3 * (2 + 76) }));
+    // the next turn asks again
+    tap.inject([eth(MAC_C, LOCAL, 66, 4)]);
+    expect(d.flushes).toHaveLength(1);
+    d.run();
+    expect(sent.map((x) => x.to)).toEqual([B, C]);
+    d.run(); // nothing left: nothing more sent
+    expect(sent).toHaveLength(2);
+  });
+
+  test('a datagram that is full goes at once, in order; only the last one per peer waits', () => {
+    const d = deferred();
+    const { sent, tap } = harness({ budget: 20_000, defer: d.defer });
+    const big = [1, 2, 3].map((i) => eth(MAC_B, LOCAL, 12_000, i));
+    const other = eth(MAC_C, LOCAL, 100, 9);
+    tap.inject([big[0]!]);
+    tap.inject([other]);
+    tap.inject([big[1]!]); // does not fit beside big[0]: that datagram is full
+    expect(sent).toHaveLength(0);
+    tap.inject([big[2]!]); // the full one leaves now
+    expect(sent.map((x) => x.to)).toEqual([B]);
+    expect(decoded(sent[0]!).frames).toEqual([big[0]]);
+    d.run();
+    expect(sent.map((x) => x.to)).toEqual([B, B, B, C]);
+    expect(sent.slice(1, 3).map((x) => decoded(x).frames)).toEqual([[big[1]], [big[2]]]);
+    expect(decoded(sent[3]!).frames).toEqual([other]);
+  });
+
+  test('the next hop is the one at the flush; a peer unreachable by then is counted there', () => {
+    const d = deferred();
+    let reachable = true;
+    const { sent, tap, drops } = harness({ defer: d.defer, nextHop: (p) => (reachable ? p : undefined) });
+    tap.inject([eth(MAC_B, LOCAL, 60), eth(MAC_B, LOCAL, 60)]);
+    reachable = false;
+    d.run();
+    expect(sent).toHaveLength(0);
+    expect(drops.snapshot()).toEqual({ sleeveUnreachable: 2 });
+  });
+
+  test('close drops what waits', () => {
+    const d = deferred();
+    const { sent, tap, sleeve } = harness({ defer: d.defer });
+    tap.inject([eth(MAC_B, LOCAL, 60)]);
+    sleeve.close();
+    d.run();
+    expect(sent).toHaveLength(0);
+  });
+});
+
+describe('Sleeve: datagrams in parts (sendParts)', () => {
+  test('given sendParts, the sleeve hands over header and frames as parts: the same bytes send would get', () => {
+    const frames = [eth(MAC_B, LOCAL, 100, 1), eth(MAC_B, LOCAL, 200, 2)];
+    const viaSend = harness();
+    viaSend.tap.inject(frames);
+    const parts: Array<{ to: PeerId; parts: readonly Buffer[] }> = [];
+    const sleeve = new Sleeve({
+      self: A,
+      send: () => {
+        throw new Error('send must not be used when sendParts is given');
+      },
+      sendParts: (to, p) => parts.push({ to, parts: p }),
+      nextHop: (d) => d,
+      drops: new DropCounter(),
+      budget: 60_000,
+    });
+    const tap = vnetTap('wftn1');
+    sleeve.attach(VNI, tap);
+    sleeve.setRoutes(VNI, routes());
+    tap.inject(frames);
+    expect(parts.map((p) => p.to)).toEqual([B]);
+    expect(Buffer.concat(parts[0]!.parts).equals(viaSend.sent[0]!.payload)).toBe(true);
+    expect(sleeve.trafficByPeer().get(B)).toEqual(viaSend.sleeve.trafficByPeer().get(B));
   });
 });
 

@@ -3,6 +3,7 @@ import {
   decodeEnvelope,
   DropReason,
   encodeEnvelope,
+  encodeEnvelopeParts,
   HEADER_BYTES,
   MAX_FRAME,
   MAX_PAYLOAD_CLEAR,
@@ -29,6 +30,34 @@ const reasonOf = (e: Envelope) => (e.ok ? 'ok' : e.reason);
 function sealedFrame(payload = Buffer.from('hello'), sealer = new Sealer(key), type: number = MessageType.Gossip) {
   return encodeEnvelope({ type, sender: A, payload, sealer });
 }
+
+describe('encodeEnvelopeParts', () => {
+  test('clear: the header, then the parts themselves (no copy); the same bytes as encodeEnvelope', () => {
+    const parts = [Buffer.from('sleeve header'), Buffer.from('frame one'), Buffer.from('frame two')];
+    const out = encodeEnvelopeParts({ type: MessageType.Sleeve, sender: A, payload: parts });
+    expect(out).toHaveLength(4);
+    expect(out.slice(1)).toEqual(parts);
+    expect(out[1]).toBe(parts[0]);
+    expect(Buffer.concat(out).equals(encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: Buffer.concat(parts) }))).toBe(true);
+    expect(encodeEnvelopeParts({ type: MessageType.Sleeve, sender: A, payload: Buffer.from('one') })).toHaveLength(2);
+  });
+
+  test('sealed: one buffer that opens to the parts together, as encodeEnvelope would seal them', () => {
+    const parts = [Buffer.alloc(5000, 1), Buffer.alloc(0), Buffer.alloc(50_000, 2), Buffer.from('end')];
+    const first = 1000;
+    const a = encodeEnvelopeParts({ type: MessageType.Sleeve, sender: A, payload: parts, sealer: new Sealer(key, { epoch: 7, firstCounter: first }) });
+    const b = encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: Buffer.concat(parts), sealer: new Sealer(key, { epoch: 7, firstCounter: first }) });
+    expect(a).toHaveLength(1);
+    expect(Buffer.from(a[0]!).equals(b)).toBe(true);
+    const opened = decodeEnvelope(a[0] as Buffer, new Opener(key));
+    expect(opened.ok && opened.payload.equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  test('the same checks as encodeEnvelope', () => {
+    expect(() => encodeEnvelopeParts({ type: 250, sender: A, payload: [] })).toThrow(RangeError);
+    expect(() => encodeEnvelopeParts({ type: MessageType.Sleeve, sender: 'nope', payload: [] })).toThrow(TypeError);
+  });
+});
 
 describe('round trips', () => {
   test.each(types)('type %i, clear and sealed, several sizes', (type) => {

@@ -195,6 +195,26 @@ describe('forEachFrame', () => {
 });
 
 describe('PackBuilder', () => {
+  test('takeDatagramParts: the bytes of takeDatagram, the frames as views (not copied), and the builder emptied', () => {
+    const head = Buffer.alloc(30, 0xaa);
+    const tail = Buffer.alloc(1000, 0xbb);
+    const fill = (b: PackBuilder) => {
+      b.add(f24);
+      b.add(head, tail);
+      b.add(f70);
+    };
+    const a = new PackBuilder(2000);
+    fill(a);
+    const want = a.takeDatagram(HEADER);
+    const b = new PackBuilder(2000);
+    fill(b);
+    const parts = b.takeDatagramParts(HEADER);
+    expect(Buffer.concat(parts).equals(want)).toBe(true);
+    expect(parts.filter((p) => p === f24 || p === head || p === tail || p === f70)).toHaveLength(4);
+    expect([b.count, b.bytes]).toEqual([0, 0]);
+    expect(Buffer.concat(b.takeDatagramParts(HEADER))).toEqual(HEADER_WIRE);
+  });
+
   test('packs byte-exact, counts, and fills the budget exactly', () => {
     const b = new PackBuilder(26 + 32);
     expect([b.count, b.bytes, b.budget, b.room]).toEqual([0, 0, 58, 56]);

@@ -4,13 +4,16 @@ import {
   MAGIC,
   MAX_CHUNKS,
   MAX_GSO_SEGMENTS,
+  MAX_GSO_SEND,
   MAX_UDP_PAYLOAD,
   MAX_WHOLE,
   Reassembler,
   ReassemblerOptions,
   ReassemblyDrop,
+  joinWholeInPlace,
   layout,
   parseRecords,
+  singleSendCapacity,
 } from '../../../../src/mesh/transport/framing';
 import { randomBytesFrom, rng } from '../helpers/random';
 
@@ -83,7 +86,9 @@ function checkLayout(data: Buffer, msgId: number, segment: number | undefined): 
     const rs = records(send);
     expect(rs.length).toBeGreaterThanOrEqual(1);
     expect(rs.length).toBeLessThanOrEqual(MAX_GSO_SEGMENTS);
-    expect(rs.length).toBeLessThanOrEqual(perSend);
+    // perSend full chunks, and the message's short last chunk may ride along in the last send
+    const lastIsShort = segment !== undefined && HEADER_BYTES + rs[rs.length - 1].body.length < segment;
+    expect(rs.length).toBeLessThanOrEqual(send === sends[sends.length - 1] && lastIsShort ? perSend + 1 : perSend);
     // each GSO segment is exactly one whole record
     const segments = gsoSplit(send, segment);
     expect(segments.length).toBe(rs.length);
@@ -179,12 +184,40 @@ describe('layout', () => {
       [0, 2, S - HEADER_BYTES],
       [1, 2, 1],
     ]);
-    // 64934 bytes = 44 full chunks and one of 518: 44 records (the most a 1472 send can hold) then 1
+    // 64934 bytes = 44 full chunks and one of 518: 44 full records (the most a 1472 send can hold) and the short
+    // last one in the same send (65294 <= MAX_GSO_SEND bytes)
     const big = layout(Buffer.alloc(64934), 1, S);
-    expect(big.map((b) => b.length)).toEqual([44 * S, HEADER_BYTES + 518]);
+    expect(big.map((b) => b.length)).toEqual([44 * S + HEADER_BYTES + 518]);
+    // 65400 bytes: the last chunk (984) no longer fits beside 44 full ones: a send of its own
+    expect(layout(Buffer.alloc(65400), 1, S).map((b) => b.length)).toEqual([44 * S, HEADER_BYTES + 984]);
     // the largest allowed: MAX_CHUNKS chunks, all full
     const max = layout(Buffer.alloc(MAX_CHUNKS * (S - HEADER_BYTES)), 1, S);
     expect(max.map((b) => parseRecords(b).records.length)).toEqual([44, 44, 44, 44, 44, 35]);
+  });
+
+  test("a short last chunk joins the last full send when it fits (GSO's last segment may be shorter)", () => {
+    // 1472: 44 full records are 64768 bytes; a 45th record of up to 721 bytes keeps the send within MAX_GSO_SEND
+    const cap = singleSendCapacity(S);
+    expect(MAX_GSO_SEND).toBe(65489);
+    expect(cap).toBe(44 * (S - HEADER_BYTES) + (MAX_GSO_SEND - 44 * S - HEADER_BYTES));
+    expect(cap).toBe(44 * 1464 + 713);
+    for (const n of [44 * (S - HEADER_BYTES) + 1, cap - 1, cap]) {
+      const data = randomBytesFrom(random, n);
+      const sends = layout(data, 9, S);
+      expect(sends).toHaveLength(1);
+      expect(parseRecords(sends[0]).records).toHaveLength(45);
+      expect(sends[0].length).toBeLessThanOrEqual(MAX_UDP_PAYLOAD);
+      expect(checkLayout(data, 9, S).equals(data)).toBe(true);
+    }
+    // one byte more: the tail does not fit, it goes in a send of its own
+    const over = layout(Buffer.alloc(cap + 1), 9, S);
+    expect(over.map((b) => parseRecords(b).records.length)).toEqual([44, 1]);
+    // after several full sends too
+    const two = layout(Buffer.alloc(88 * (S - HEADER_BYTES) + 500), 9, S);
+    expect(two.map((b) => parseRecords(b).records.length)).toEqual([44, 45]);
+    // never past MAX_GSO_SEGMENTS records: with a segment of 100 a send is already 64 records
+    expect(singleSendCapacity(100)).toBe(64 * 92);
+    expect(layout(Buffer.alloc(64 * 92 + 1), 9, 100).map((b) => parseRecords(b).records.length)).toEqual([64, 1]);
   });
 
   test('more than MAX_CHUNKS chunks is a RangeError', () => {
@@ -346,7 +379,9 @@ describe('Reassembler', () => {
     const read = Buffer.concat(layout(data, 1, S));
     let out: Buffer | undefined;
     for (const x of records(read)) out = r.add('a', x, 0);
-    expect(out!.buffer).not.toBe(read.buffer);
+    // not a view of the read (both may still sit in Buffer's shared pool: compare the memory, not the ArrayBuffer)
+    const overlaps = out!.buffer === read.buffer && out!.byteOffset < read.byteOffset + read.length && read.byteOffset < out!.byteOffset + out!.length;
+    expect(overlaps).toBe(false);
     read.fill(0);
     expect(out!.equals(data)).toBe(true);
   });
@@ -589,6 +624,70 @@ describe('round trip: layout → GSO → arbitrary GRO groupings → parseRecord
       expect(r.pending).toEqual({ messages: 0, bytes: 0 });
       expect([...got.keys()].sort()).toEqual([...sent.keys()].sort());
       for (const [k, data] of sent) if (!got.get(k)!.equals(data)) throw new Error(`message ${k} differs`);
+    }
+  });
+});
+
+describe('layout of a message in parts', () => {
+  const random = rng(9);
+
+  test('the same sends as for the parts copied together, wherever the parts are cut', () => {
+    for (const segment of [undefined, 100, S]) {
+      for (const n of [0, 1, 91, 92, 93, 1464, 1465, 20_000, 60_000]) {
+        if (segment === 100 && n > MAX_CHUNKS * 92) continue;
+        const data = randomBytesFrom(random, n);
+        const cuts = [0, ...Array.from({ length: 5 }, () => Math.floor(random() * (n + 1))).sort((a, b) => a - b), n];
+        const parts = cuts.slice(1).map((c, i) => data.subarray(cuts[i], c));
+        const want = layout(data, 3, segment);
+        const got = layout(parts, 3, segment);
+        expect(got.length).toBe(want.length);
+        got.forEach((g, i) => expect(g.equals(want[i]!)).toBe(true));
+      }
+    }
+  });
+});
+
+describe('joinWholeInPlace', () => {
+  const random = rng(5);
+
+  test('one GSO send of one chunked message: the message, as a view of the read (joined in place)', () => {
+    for (const [n, seg] of [[S - HEADER_BYTES + 1, S], [20_000, S], [singleSendCapacity(S), S], [5000, 100]] as const) {
+      const data = randomBytesFrom(random, n);
+      const sends = layout(data, 0xbeef, seg);
+      expect(sends).toHaveLength(1);
+      const read = Buffer.from(sends[0]);
+      const out = joinWholeInPlace(read)!;
+      expect(out.equals(data)).toBe(true);
+      expect(out.buffer).toBe(read.buffer);
+      expect(out.byteOffset).toBe(read.byteOffset);
+    }
+  });
+
+  test('anything else: undefined, the read untouched (parseRecords and the reassembler take it)', () => {
+    const data = randomBytesFrom(random, 10_000);
+    const [send] = layout(data, 7, S);
+    const cases: Buffer[] = [
+      Buffer.alloc(0),
+      layout(Buffer.from('small'), 7, S)[0], // count 1
+      Buffer.concat([send, send]), // two messages in one read
+      Buffer.concat([send, layout(Buffer.from('x'), 8, S)[0]]), // trailing record
+      send.subarray(0, send.length - 1), // truncated
+      send.subarray(S), // chunk 0 missing
+      Buffer.concat([send.subarray(S, 2 * S), send.subarray(0, S), send.subarray(2 * S)]), // out of order
+    ];
+    const otherId = Buffer.from(send);
+    otherId.writeUInt16BE(8, S + 4); // chunk 1 of another message
+    cases.push(otherId);
+    const badMagic = Buffer.from(send);
+    badMagic[2 * S] = 0;
+    cases.push(badMagic);
+    const otherCount = Buffer.from(send);
+    otherCount[S + 1] = 9;
+    cases.push(otherCount);
+    for (const c of cases) {
+      const before = Buffer.from(c);
+      expect(joinWholeInPlace(c)).toBeUndefined();
+      expect(c.equals(before)).toBe(true);
     }
   });
 });
