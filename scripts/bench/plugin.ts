@@ -256,6 +256,7 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await networks.settled();
       await mesh.stop();
       await netlink.close();
       store.close();

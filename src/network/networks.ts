@@ -262,9 +262,14 @@ export class Networks {
     });
   }
 
-  /** resolves once the pairs of deleted endpoints are out of the kernel (before a network's bridge goes, and at stop) */
+  /**
+   * Resolves once the pairs of deleted endpoints are out of the kernel and no spare
+   * is being made: before a network's bridge goes, and before the netlink socket
+   * closes at stop (a request still out then would never be answered).
+   */
   async settled(): Promise<void> {
     while (this.reaping.size > 0) await Promise.all(this.reaping);
+    await this.d.spares?.settled();
   }
 
   join(networkId: string, endpointId: string, sandboxKey: string): Promise<JoinResult> {

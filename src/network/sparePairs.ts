@@ -81,6 +81,15 @@ export class SparePairs {
     return [...pool.ready, ...(pool.making ? [pool.making] : [])].flatMap((s) => [s.hostVeth, s.containerVeth]);
   }
 
+  /** resolves once no spare is being made (before the netlink socket closes) */
+  async settled(): Promise<void> {
+    for (;;) {
+      const runs = [...this.pools.values()].map((p) => p.run).filter((r): r is Promise<void> => r !== undefined);
+      if (runs.length === 0) return;
+      await Promise.all(runs);
+    }
+  }
+
   /** stops refilling and removes the network's spares (before its bridge goes) */
   async drain(networkId: string): Promise<void> {
     const pool = this.pools.get(networkId);
