@@ -13,6 +13,7 @@ import type { PeerInfo } from '../mesh/membership';
 import type { PeerId } from '../mesh/peerId';
 import type { Segment, SegmentChannel } from '../mesh/gossip/segments';
 import type { DropCounter } from '../mesh/stats';
+import type { Bytes } from '../mesh/transport/bytes';
 import type { Transport } from '../mesh/transport/types';
 import { ensureAddress, ensureVxlan, removeLink } from '../netlink/ensure';
 import type { LinkChange, Netlink } from '../netlink/types';
@@ -33,9 +34,8 @@ import { TAP_GSO_MAX_SIZE, type TapDevice } from './tap/tap';
 
 /** what the data plane needs of the mesh */
 export interface MeshPort {
-  send(to: PeerId, type: number, payload: Buffer): void;
-  /** send() for a payload in parts, sent without copying them together first (the sleeve's datagrams) */
-  sendParts?(to: PeerId, type: number, parts: readonly Buffer[]): void;
+  /** payload may be parts, sent without being copied together first (the sleeve's datagrams) */
+  send(to: PeerId, type: number, payload: Bytes): void;
   sendRaw(addr: string, data: Buffer): void;
   on(type: number, fn: (sender: PeerId, payload: Buffer) => void): void;
   addrOf(id: PeerId): string | undefined;
@@ -112,7 +112,6 @@ export class DataPlane {
     this.sleeve = new Sleeve({
       self: d.self,
       send: (next, payload) => d.mesh.send(next, MessageType.Sleeve, payload),
-      ...(d.mesh.sendParts ? { sendParts: (next: PeerId, parts: readonly Buffer[]) => d.mesh.sendParts!(next, MessageType.Sleeve, parts) } : {}),
       nextHop: (dest) => nextHop(this.paths.get(dest), dest),
       drops: d.drops,
       budget: d.sleeveBudget,

@@ -15,6 +15,7 @@
  * filling the datagram being built.
  */
 import type { PeerId } from '../mesh/peerId';
+import type { Bytes } from '../mesh/transport/bytes';
 import type { DropCounter } from '../mesh/stats';
 import { arpReply, gratuitousArp, parseArp } from './frames/arp';
 import { ETH_HLEN, ETH_P_ARP } from './frames/ethernet';
@@ -40,13 +41,12 @@ export interface SleeveRoutes {
 
 export interface SleeveOptions {
   self: PeerId;
-  /** hands a datagram payload to the mesh for a peer */
-  send(next: PeerId, payload: Buffer): void;
   /**
-   * send() for a payload in parts: the header and views of the frames, never copied together
-   * here (the mesh's framing copies them once, into its records); used instead of send when given
+   * hands a datagram payload to the mesh for a peer: the sleeve's own datagrams as parts (the
+   * header and views of the frames, never copied together here: the mesh's framing copies them
+   * once, into its records), a relayed one as the buffer it came in
    */
-  sendParts?(next: PeerId, parts: readonly Buffer[]): void;
+  send(next: PeerId, payload: Bytes): void;
   /** the peer to hand frames for `dest` to (itself, or the relay); undefined: unreachable */
   nextHop(dest: PeerId): PeerId | undefined;
   drops: DropCounter;
@@ -212,14 +212,12 @@ export class Sleeve {
       return;
     }
     const t = this.trafficOf(dest);
-    const sendParts = this.o.sendParts;
     for (const b of builders) {
       if (b.count === 0) continue;
       t.framesOut += b.count;
       t.bytesOut += b.bytes;
       const h = { hops: 0, origin: this.o.self, dest, vni };
-      if (sendParts) sendParts.call(this.o, next, b.takeDatagramParts(h));
-      else this.o.send(next, b.takeDatagram(h));
+      this.o.send(next, b.takeDatagramParts(h));
     }
   }
 

@@ -117,15 +117,10 @@ export class Mesh implements Link {
     return this.membership.answering(this.scheduler.now());
   }
 
-  send(to: PeerId, type: number, payload: Buffer): void {
+  /** payload may be parts (a sleeve datagram: its header and views of the TAP's frames): they are never copied together here */
+  send(to: PeerId, type: number, payload: Bytes): void {
     const addr = this.addrOf(to);
     if (addr) this.sendTo(addr, type, payload);
-  }
-
-  /** send() for a payload in parts (a sleeve datagram: its header and views of the TAP's frames), never copied together */
-  sendParts(to: PeerId, type: number, parts: readonly Uint8Array[]): void {
-    const addr = this.addrOf(to);
-    if (addr) this.sendTo(addr, type, parts);
   }
 
   /** where a peer is reached: where it was last heard from, else what it announced */

@@ -145,9 +145,9 @@ export function forEachFrame(packed: Buffer, fn: (frame: Buffer) => void): numbe
 
 /**
  * Collects frames for one datagram up to `budget` bytes of packed output
- * (prefixes included). It holds references until take() copies them once, so
- * call take() before the frames' buffer is reused (a TAP batch is only valid
- * during its callback). A frame may be given in two parts (a piece of a split
+ * (prefixes included). It holds references, and takeDatagramParts hands them on
+ * as views: the frames' memory must not be reused until the datagram is sent (a
+ * TAP batch is its own memory, never reused). A frame may be given in two parts (a piece of a split
  * GSO frame: its own headers, and a view of the original's payload).
  */
 export class PackBuilder {
@@ -165,7 +165,7 @@ export class PackBuilder {
     return this.frames.length;
   }
 
-  /** packed bytes so far, prefixes included: the length take() returns */
+  /** packed bytes so far, prefixes included: the datagram's length without its header */
   get bytes(): number {
     return this.size;
   }
@@ -191,22 +191,11 @@ export class PackBuilder {
     return true;
   }
 
-  /** the packed frames; the builder is empty afterwards and can be reused */
-  take(): Buffer {
-    return this.takeAfter(0);
-  }
-
-  /** header + packed frames: one allocation, one copy of each frame (encodeSleeve(h, take()) without the second copy) */
-  takeDatagram(h: SleeveHeader): Buffer {
-    const out = this.takeAfter(SLEEVE_HEADER_BYTES);
-    writeSleeveHeader(out, h);
-    return out;
-  }
-
   /**
-   * takeDatagram's bytes as parts, without copying the frames: the header and each length
-   * prefix (one small buffer), and views of the frames themselves. The views stay valid as long
-   * as the frames' buffers are not reused (a TAP batch is the batch's own memory).
+   * The datagram (encodeSleeve(h, the frames packed)) as parts, without copying the frames: the
+   * header and each length prefix (one small buffer), and views of the frames themselves. The
+   * views stay valid as long as the frames' buffers are not reused (a TAP batch is the batch's
+   * own memory). The builder is empty afterwards and can be reused.
    */
   takeDatagramParts(h: SleeveHeader): Buffer[] {
     const n = this.frames.length;
@@ -230,22 +219,5 @@ export class PackBuilder {
     this.tails = [];
     this.size = 0;
     return parts;
-  }
-
-  private takeAfter(headroom: number): Buffer {
-    const out = Buffer.allocUnsafe(headroom + this.size);
-    let off = headroom;
-    for (let i = 0; i < this.frames.length; i++) {
-      const f = this.frames[i]!;
-      const t = this.tails[i];
-      out.writeUInt16BE(f.length + (t ? t.length : 0), off);
-      off += PACK_PREFIX_BYTES;
-      off += f.copy(out, off);
-      if (t) off += t.copy(out, off);
-    }
-    this.frames = [];
-    this.tails = [];
-    this.size = 0;
-    return out;
   }
 }

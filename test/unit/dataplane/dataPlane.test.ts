@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../../../src/addr/cidr';
 import { DataPlane, type DataPlaneDeps, type MeshPort, RESYNC_MS, SLEEVE_BUDGET, sleeveBudgetFor } from '../../../src/dataplane/dataPlane';
+import { type Bytes, joined } from '../../../src/mesh/transport/bytes';
 import { parseArp } from '../../../src/dataplane/frames/arp';
 import { BROADCAST_KEY, macKeyOf, type MacKey } from '../../../src/dataplane/frames/mac';
 import { decodeProbe, encodeProbe } from '../../../src/dataplane/frames/probe';
@@ -69,8 +70,8 @@ class FakeMesh implements MeshPort {
     this.peers.set(id, { writer: id, version: (this.peers.get(id)?.version ?? 0) + 1, data });
   }
 
-  send(to: PeerId, type: number, payload: Buffer): void {
-    this.sent.push({ to, type, payload });
+  send(to: PeerId, type: number, payload: Bytes): void {
+    this.sent.push({ to, type, payload: joined(payload) });
   }
 
   sendRaw(addr: string, data: Buffer): void {
