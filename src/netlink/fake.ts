@@ -54,6 +54,8 @@ export class FakeNetlink implements Netlink {
   /** the bridges' entries, newest first like the kernel's list */
   private brFdb: FBridgeEntry[] = [];
   private readonly faults: { op: string; code: KnownCode }[] = [];
+  /** links moved to another namespace (a container's), by index */
+  private readonly away = new Map<number, FLink>();
   private nextIndex = 1;
   private macCounter = 0;
 
@@ -65,6 +67,27 @@ export class FakeNetlink implements Netlink {
   /** Makes the next call of `op` (a method name, e.g. 'createVeth') fail with `code`, without changing state. */
   failNext(op: string, code: KnownCode): void {
     this.faults.push({ op, code });
+  }
+
+  /**
+   * What Docker does with an endpoint's container end when the container starts: moves it into the
+   * container's namespace, where this namespace no longer sees it (a veth's peer stays here).
+   */
+  moveAway(name: string): void {
+    const l = this.need(name, `move ${name} away`);
+    if (l.masterIndex !== undefined || l.kind === 'bridge') throw new Error(`fake: ${name} is a bridge or a port; Docker moves only container ends`);
+    this.links.delete(l.index);
+    this.addrs = this.addrs.filter((a) => a.ifindex !== l.index);
+    this.away.set(l.index, l);
+  }
+
+  /** ...and when it stops: the link comes back down, its addresses gone (as the kernel's move leaves it) */
+  moveBack(name: string): void {
+    const l = [...this.away.values()].find((x) => x.name === name);
+    if (!l) throw new Error(`fake: ${name} was not moved away`);
+    if (this.byName(name)) throw new Error(`fake: ${name} exists here already`);
+    this.away.delete(l.index);
+    this.links.set(l.index, { ...l, up: false });
   }
 
   async listLinks(): Promise<LinkInfo[]> {
@@ -174,7 +197,10 @@ export class FakeNetlink implements Netlink {
       for (const p of this.links.values()) {
         if (gone.has(p.index) || (p.masterIndex !== undefined && gone.has(p.masterIndex))) this.release(p);
       }
-      for (const i of gone) this.links.delete(i);
+      for (const i of gone) {
+        this.links.delete(i);
+        this.away.delete(i); // a veth's peer in another namespace goes too
+      }
       this.brFdb = this.brFdb.filter((e) => !gone.has(e.bridge) && !gone.has(e.port));
       this.addrs = this.addrs.filter((a) => !gone.has(a.ifindex));
       this.routes = this.routes.filter((r) => !gone.has(r.ifindex));

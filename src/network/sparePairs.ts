@@ -11,6 +11,13 @@
  * endpoint record keeps whatever names its pair has. Spares live in memory
  * only; those a stopped process leaves are devices without a record, which the
  * reconciler removes at the next start.
+ *
+ * A pair also comes back when its endpoint is deleted (giveBack): by then Docker
+ * has moved the container end back to the host namespace, down and under the
+ * name weft gave it, so the pair is a spare again as it is. DeleteEndpoint then
+ * skips the kernel's other slow step (deleting a veth waits for RCU grace
+ * periods: 10–20 ms here), and under steady container churn no pair is made or
+ * deleted at all.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -21,6 +28,9 @@ import { CONTAINER_VETH_PREFIX, HOST_VETH_PREFIX } from './names';
 
 /** per network; a `docker run` takes one, so two cover a burst of two before the refill catches up */
 export const SPARE_PAIRS = 2;
+
+/** a pool takes pairs back up to this many times its size; past that they are deleted (after a burst of stops) */
+export const GIVE_BACK_LIMIT = 2;
 
 /** not a hex digit: a spare's names never equal those made from an endpoint id */
 const SPARE_MARK = 'z';
@@ -72,6 +82,23 @@ export class SparePairs {
   /** a ready spare of this network, no longer the pool's (fill makes the next) */
   take(networkId: string): VethNames | undefined {
     return this.pools.get(networkId)?.ready.shift();
+  }
+
+  /** whether giveBack would take a pair now: the network's pool is open and not full */
+  hasRoom(networkId: string): boolean {
+    const pool = this.pools.get(networkId);
+    return pool !== undefined && !pool.closed && pool.ready.length < GIVE_BACK_LIMIT * this.d.size;
+  }
+
+  /**
+   * takes back a deleted endpoint's pair, which the caller has checked is as a spare is (both
+   * ends in the host namespace, the host end up on the network's bridge, the container end
+   * down); false when the pool is full or gone, and then the caller deletes the pair
+   */
+  giveBack(networkId: string, pair: VethNames): boolean {
+    if (!this.hasRoom(networkId)) return false;
+    this.pools.get(networkId)!.ready.push(pair);
+    return true;
   }
 
   /** device names the pool holds or is making for this network */

@@ -1,7 +1,7 @@
 /**
  * Spare veth pairs: made ahead on a network's bridge so CreateEndpoint makes no
- * kernel call; refilled behind each take; gone with the network; never taken
- * for a leftover by the reconciler.
+ * kernel call; refilled behind each take; given back by DeleteEndpoint; gone with
+ * the network; never taken for a leftover by the reconciler.
  */
 import { parseCidr } from '../../../src/addr/cidr';
 import { FakeFirewall } from '../../../src/firewall/fake';
@@ -10,7 +10,7 @@ import type { NetworkCollections, NetworkRecord } from '../../../src/network/mod
 import { isWeftDevice } from '../../../src/network/names';
 import { Networks } from '../../../src/network/networks';
 import { Reconciler } from '../../../src/network/reconciler';
-import { SparePairs } from '../../../src/network/sparePairs';
+import { GIVE_BACK_LIMIT, SparePairs } from '../../../src/network/sparePairs';
 import { Ipam, type IpamCollections } from '../../../src/ipam/ipam';
 import { MemoryStore } from '../../../src/store/memory';
 import { silentLogger } from '../../../src/util/log';
@@ -97,19 +97,82 @@ test('with the pool empty, CreateEndpoint makes its own pair, named for the endp
   expect(t.spares.deviceNames(NET)).toHaveLength(2);
 });
 
-test('DeleteEndpoint of a spare-made endpoint removes its pair in one call, not the pool\'s', async () => {
+/** what Docker does around an endpoint: Join, the container end into the container and, when it stops, back out (down), Leave */
+async function dockerCycle(t: ReturnType<typeof setup>, ep: number): Promise<void> {
+  const { containerVeth } = t.networks.endpoint(NET, EP(ep));
+  await t.networks.join(NET, EP(ep), '/var/run/docker/netns/x');
+  t.netlink.moveAway(containerVeth);
+  t.netlink.moveBack(containerVeth);
+  await t.networks.leave(NET, EP(ep));
+}
+
+test('DeleteEndpoint gives the pair back to the pool without a kernel call; a later endpoint takes it', async () => {
   const t = setup(2);
   await network(t);
   await t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
   await settle();
   const ep = t.networks.endpoint(NET, EP(1));
+  await dockerCycle(t, 1);
   const before = t.netlink.calls.length;
   await t.networks.deleteEndpoint(NET, EP(1));
   await t.networks.settled();
-  expect(t.netlink.calls.slice(before).map((c) => c.op)).toEqual(['deleteLink']);
-  expect(await t.netlink.getLink(ep.hostVeth)).toBeUndefined();
-  expect(await t.netlink.getLink(ep.containerVeth)).toBeUndefined();
+  expect(t.netlink.calls.slice(before)).toEqual([]);
+  expect(() => t.networks.endpoint(NET, EP(1))).toThrow(/no such endpoint/);
+  expect(t.spares.deviceNames(NET)).toEqual(expect.arrayContaining([ep.hostVeth, ep.containerVeth]));
+  expect(t.spares.deviceNames(NET)).toHaveLength(6);
   expect(await weftVeths(t.netlink)).toEqual([...t.spares.deviceNames(NET)].sort());
+  // the pool hands out the oldest first: the third endpoint gets the pair given back
+  const creates0 = creates(t.netlink);
+  const got: string[] = [];
+  for (const n of [2, 3, 4]) {
+    await t.networks.createEndpoint({ networkId: NET, endpointId: EP(n), ip: SUBNET.base + 10 + n, prefix: 24 });
+    got.push(t.networks.endpoint(NET, EP(n)).hostVeth);
+  }
+  expect(got[2]).toBe(ep.hostVeth);
+  expect(t.networks.endpoint(NET, EP(4)).containerVeth).toBe(ep.containerVeth);
+  await settle();
+  // three taken from three, refilled to two: two made (three without the pair given back)
+  expect(creates(t.netlink) - creates0).toBe(2);
+  const j = await t.networks.join(NET, EP(4), '/var/run/docker/netns/y');
+  expect(j.srcName).toBe(ep.containerVeth);
+});
+
+test('a full pool takes no more: the pair is deleted, in one call', async () => {
+  const t = setup(1);
+  await network(t);
+  for (const n of [1, 2, 3]) await t.networks.createEndpoint({ networkId: NET, endpointId: EP(n), ip: SUBNET.base + 10 + n, prefix: 24 });
+  await settle();
+  for (const n of [1, 2, 3]) await dockerCycle(t, n);
+  const deleted: string[] = [];
+  for (const n of [1, 2, 3]) {
+    const ep = t.networks.endpoint(NET, EP(n));
+    const before = t.netlink.calls.length;
+    await t.networks.deleteEndpoint(NET, EP(n));
+    if (t.netlink.calls.length > before) {
+      expect(t.netlink.calls.slice(before).map((c) => c.op)).toEqual(['deleteLink']);
+      deleted.push(ep.hostVeth);
+    }
+  }
+  // size 1: the pool holds at most GIVE_BACK_LIMIT (2) pairs; it had its refill, so one more fits
+  expect(GIVE_BACK_LIMIT).toBe(2);
+  expect(deleted).toHaveLength(2);
+  expect(t.spares.deviceNames(NET)).toHaveLength(4);
+  expect(await weftVeths(t.netlink)).toEqual([...t.spares.deviceNames(NET)].sort());
+});
+
+test('a pair not as Docker leaves it is deleted, not kept: container end still away, up, or another MTU', async () => {
+  const t = setup(2);
+  const net = await network(t);
+  for (const n of [1, 2, 3]) await t.networks.createEndpoint({ networkId: NET, endpointId: EP(n), ip: SUBNET.base + 10 + n, prefix: 24 });
+  await settle();
+  const spares = [...t.spares.deviceNames(NET)].sort();
+  const [a, b, c] = [1, 2, 3].map((n) => t.networks.endpoint(NET, EP(n)));
+  t.netlink.moveAway(a!.containerVeth); // still in a container (DeleteEndpoint without the move back)
+  await t.netlink.setLink(b!.containerVeth, { up: true });
+  await t.netlink.setLink(c!.containerVeth, { mtu: net.mtu - 100 });
+  for (const n of [1, 2, 3]) await t.networks.deleteEndpoint(NET, EP(n));
+  expect([...t.spares.deviceNames(NET)].sort()).toEqual(spares);
+  expect(await weftVeths(t.netlink)).toEqual(spares);
 });
 
 test('a lone container end left by a crash still goes with DeleteEndpoint', async () => {
