@@ -60,6 +60,35 @@ test('launch creates the default network; containers on it get addresses in 10.3
   expect(st.stdout).toContain(a);
 }, 120_000);
 
+test('a stopped container\'s veth pair serves a later one: kept, not deleted; at most four kept per network; the later container talks', async () => {
+  const keep = await run('r0');
+  const endpointOf = async (name: string) => (await docker(H, ['inspect', '-f', '{{.NetworkSettings.Networks.weft.EndpointID}}', name])).trim();
+  const pairOf = async (name: string) => {
+    const id = await endpointOf(name);
+    const st = JSON.parse((await weft('status --json')).stdout) as { endpoints: Array<{ id: string; hostVeth: string }> };
+    const ep = st.endpoints.find((e) => e.id === id);
+    if (!ep) throw new Error(`no endpoint ${id} in weft status`);
+    return ep.hostVeth;
+  };
+  await run('r1');
+  const pair = await pairOf('r1');
+  await docker(H, ['rm', '-f', 'r1']);
+  expect(await links()).toContain(pair);
+  // the pool hands out its oldest spares first: one of the next three gets r1's pair
+  const later = ['r2', 'r3', 'r4'];
+  for (const n of later) await run(n);
+  const pairs = await Promise.all(later.map(pairOf));
+  const i = pairs.indexOf(pair);
+  expect(i).toBeGreaterThanOrEqual(0);
+  expect(await pings(later[i]!, keep)).toBe(true);
+  expect(await pings('a1', (await ipOf(later[i]!)))).toBe(true);
+  // five stopped at once: container ends left in the host namespace are the spares only, at most four
+  await docker(H, ['rm', '-f', ...later, 'r0']);
+  const nets = (await docker(H, ['network', 'ls', '-q', '-f', 'driver=weft'])).trim().split(/\s+/).length;
+  expect(nets).toBe(1);
+  expect((await links()).filter((l) => l.startsWith('wfc')).length).toBeLessThanOrEqual(4);
+}, 120_000);
+
 test('a second launch says weft is running and exits non-zero; bad flags get one line', async () => {
   const again = await weft('launch');
   expect(again.code).not.toBe(0);
