@@ -132,6 +132,13 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   });
   endpointTable.watch(() => dataPlane.schedule());
   networkSegments.watch(() => dataPlane.schedule());
+
+  // address ownership: the first peer (launched without peers) claims the whole space; others wait for the ring.
+  // Every gossip channel is in place before the first await: the socket is open, and peers that know this one
+  // gossip to it at once (a channel added later drops what arrives before it, until anti-entropy repairs it)
+  const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
+  mesh.gossip.add(ownership);
+  if (ownership.isEmpty && config.peers.length === 0) ownership.claimAll();
   await dataPlane.start();
 
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
@@ -145,10 +152,6 @@ export async function runDaemon(config: Config): Promise<Daemon> {
       networkSync.kick(500);
     },
   });
-  // address ownership: the first peer (launched without peers) claims the whole space; others wait for the ring
-  const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
-  mesh.gossip.add(ownership);
-  if (ownership.isEmpty && config.peers.length === 0) ownership.claimAll();
   const nickname = (id: string) => mesh.peersChannel.get(id)?.data.nickname ?? id;
   const broker: SpaceBroker = new SpaceBroker({
     ownership,
