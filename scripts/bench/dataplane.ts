@@ -124,6 +124,8 @@ export const bench: BenchModule = {
 };
 
 const USER_BRIDGE = 'benchbr';
+/** where the latency loops run, both ends (see startServer) */
+const LATENCY_CPU = '0';
 
 async function swarmOverlay(h1: string): Promise<void> {
   const token = (await docker('h1', ['swarm', 'init', '--advertise-addr', h1])).match(/--token (\S+)/)?.[1];
@@ -140,10 +142,15 @@ function buildTcprr(): void {
   execFileSync('gcc', ['-O2', '-static', '-o', TCPRR, from]);
 }
 
-/** the server on h2: iperf3 and the request/response echo in one container (on the host's ports for the underlay) */
+/**
+ * The server on h2: iperf3 and the request/response echo in one container (on the host's ports for the underlay).
+ * The echo and the latency clients run on CPU 0: on this 2-core VM a round trip between processes on different
+ * CPUs takes a cross-CPU wake-up each way, and whether the scheduler puts them apart is a lottery per run (one-byte
+ * round trips of 23 µs on one CPU, 100–125 µs across, measured over the underlay), larger than what the modes differ by.
+ */
 async function startServer(name: string, net: string): Promise<Target> {
   const server = `bench-srv-${net}`;
-  await docker('h2', ['run', '-d', '--name', server, '--net', net, '-v', `${TCPRR}:/tcprr:ro`, 'lab/iperf3', 'sh', '-c', 'iperf3 -s -D; exec /tcprr -s 7100']);
+  await docker('h2', ['run', '-d', '--name', server, '--net', net, '-v', `${TCPRR}:/tcprr:ro`, 'lab/iperf3', 'sh', '-c', `iperf3 -s -D; exec taskset -c ${LATENCY_CPU} /tcprr -s 7100`]);
   const ip = net === 'host' ? await hostIp('h2') : (await docker('h2', ['inspect', '-f', `{{.NetworkSettings.Networks.${net}.IPAddress}}`, server])).trim();
   await waitFor(`${name}: server reachable`, 20_000, async () => (await sh('h1', ['/usr/bin/docker', 'run', '--rm', '--net', net, 'lab/busybox', 'ping', '-c', '1', '-W', '1', ip])).code === 0);
   return { name, net, server, ip };
@@ -165,9 +172,9 @@ async function measure(targets: Target[], runs: number, seconds: number, latency
   // states, the other tenants of the machine), more than the modes differ from each other
   for (let i = 0; i < latencyRounds; i++) {
     for (const t of targets) {
-      const ping = await run(t, ['ping', '-c', '20', '-i', '0.02', t.ip]);
+      const ping = await run(t, ['taskset', '-c', LATENCY_CPU, 'ping', '-c', '20', '-i', '0.02', t.ip]);
       const avg = /= [\d.]+\/([\d.]+)\//.exec(ping)?.[1];
-      const rr = await run(t, ['/tcprr', '-c', t.ip, '7100', '1000']);
+      const rr = await run(t, ['taskset', '-c', LATENCY_CPU, '/tcprr', '-c', t.ip, '7100', '1000']);
       const p50 = /p50_us=([\d.]+)/.exec(rr)?.[1];
       const p99 = /p99_us=([\d.]+)/.exec(rr)?.[1];
       if (!avg || !p50 || !p99) throw new Error(`${t.name}: no latency figures in\n${ping}\n${rr}`);
