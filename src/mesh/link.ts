@@ -8,6 +8,8 @@ export interface Link {
   send(to: PeerId, type: number, payload: Buffer): void;
   /** peers currently answering, not including self */
   alivePeers(): PeerId[];
+  /** those and the suspect ones (silent for a while, not yet dead), not including self */
+  reachablePeers(): PeerId[];
 }
 
 /** up to k distinct random elements */

@@ -106,8 +106,17 @@ export class Membership {
 
   /** peers heard directly and recently, whether or not their identity has been gossiped to us yet */
   answering(now: number): PeerId[] {
+    return this.heardWithin(now, this.times.suspectMs);
+  }
+
+  /** answering peers and suspect ones: silent for a while, but not yet dead (maybe only slow) */
+  notDead(now: number): PeerId[] {
+    return this.heardWithin(now, this.times.deadMs);
+  }
+
+  private heardWithin(now: number, ms: number): PeerId[] {
     const out: PeerId[] = [];
-    for (const [id, c] of this.contacts) if (c.lastHeard !== undefined && now - c.lastHeard < this.times.suspectMs) out.push(id);
+    for (const [id, c] of this.contacts) if (c.lastHeard !== undefined && now - c.lastHeard < ms) out.push(id);
     return out;
   }
 

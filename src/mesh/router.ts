@@ -117,6 +117,11 @@ export class Mesh implements Link {
     return this.membership.answering(this.scheduler.now());
   }
 
+  /** alive peers and suspect ones, not yet dead */
+  reachablePeers(): PeerId[] {
+    return this.membership.notDead(this.scheduler.now());
+  }
+
   /** payload may be parts (a sleeve datagram: its header and views of the TAP's frames): they are never copied together here */
   send(to: PeerId, type: number, payload: Bytes): void {
     const addr = this.addrOf(to);

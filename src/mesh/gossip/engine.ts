@@ -1,6 +1,6 @@
 /**
  * Epidemic gossip with anti-entropy over the mesh's datagrams.
- * - A local change goes to every live peer while there are at most
+ * - A local change goes to every live or suspect peer while there are at most
  *   `broadcastUpTo` of them (one hop: a new endpoint is everywhere in
  *   milliseconds), else to `fanout` random ones; a peer that learns news passes
  *   only the news on, to `fanout` others: O(log n) rounds.
@@ -94,7 +94,10 @@ export class GossipEngine {
   }
 
   private spread(channel: ChannelId, update: Buffer, except?: PeerId, local = false): void {
-    const peers = this.link.alivePeers().filter((p) => p !== except);
+    // a local change also goes to suspect peers, as memberlist gossips to them: a peer is suspect when
+    // its heartbeats are late, which on a loaded host is often only slowness, and left out it would
+    // wait for anti-entropy (a second or more) for news it could have had at once
+    const peers = (local ? this.link.reachablePeers() : this.link.alivePeers()).filter((p) => p !== except);
     const all = local && peers.length <= (this.o.broadcastUpTo ?? 64);
     for (const p of all ? peers : pick(peers, this.o.fanout, this.random)) this.send(p, Kind.Update, channel, update);
   }

@@ -1,3 +1,5 @@
+import { ChannelId } from '../../../src/mesh/gossip/channel';
+import { SegmentChannel } from '../../../src/mesh/gossip/segments';
 import { addrOf, idOf, simulate } from './meshSim';
 
 const alive = (ids: string[]) => ids.sort();
@@ -125,4 +127,31 @@ test('an idle mesh acks one heartbeat in four: liveness from every heartbeat, a 
     expect(n).toBeLessThanOrEqual(52);
   }
   for (const m of ms) expect(m.peers().every((p) => p.state === 'alive' && p.rttMs !== undefined)).toBe(true);
+});
+
+test('a local change also goes straight to a suspect peer (heartbeats late, not yet dead), not only by anti-entropy', () => {
+  const sim = simulate();
+  const ms = [0, 1, 2].map((i) => sim.add(i));
+  const channels = ms.map((m, i) => {
+    const ch = new SegmentChannel<string>(ChannelId.Topology, idOf(i), { validate: (d) => String(d) });
+    m.gossip.add(ch);
+    return ch;
+  });
+  ms[1].connect(addrOf(0));
+  ms[2].connect(addrOf(0));
+  sim.run(2000);
+  // nobody hears p1 any more (its datagrams are lost, as a starved peer's are late), but it still hears them:
+  // p1 turns suspect everywhere, so no peer relays news to it, and its own digests never arrive
+  sim.net.block(addrOf(1), addrOf(0));
+  sim.net.block(addrOf(1), addrOf(2));
+  sim.run(1700);
+  for (const i of [0, 2]) {
+    expect(ms[i]!.peers().find((p) => p.id === idOf(1))?.state).toBe('suspect');
+    expect(ms[i]!.alivePeers()).not.toContain(idOf(1));
+  }
+  channels[0]!.publish('news');
+  // one hop (1-3 ms here), well before an anti-entropy round (1000 ms) could carry it
+  sim.run(10, 1);
+  expect(channels[1]!.get(idOf(0))?.data).toBe('news');
+  expect(channels[2]!.get(idOf(0))?.data).toBe('news');
 });
