@@ -41,7 +41,8 @@ export interface EnvelopeInput {
   type: number;
   /** peer id: 16 lower-case hex characters */
   sender: string;
-  payload: Uint8Array;
+  /** one buffer, or parts sent back to back */
+  payload: Bytes;
   /** seals the payload when present */
   sealer?: Sealer;
 }
@@ -57,46 +58,29 @@ const PEER_ID = /^[0-9a-f]{16}$/;
 const MAGIC_U32 = MAGIC.readUInt32BE(0);
 
 /**
- * Builds one frame. Throws only for programming errors (unknown type, bad
- * sender id). A payload too big yields a frame over MAX_FRAME, which
- * transports refuse and count: check MAX_PAYLOAD_* when building big payloads.
+ * Builds one frame, as parts for a transport that gathers them: clear, the header and
+ * then the payload itself (its parts as given, never copied together); sealed, one
+ * buffer (the ciphertext is written once, straight from the parts). Throws only for
+ * programming errors (unknown type, bad sender id). A payload too big yields a frame
+ * over MAX_FRAME, which transports refuse and count: check MAX_PAYLOAD_* when building
+ * big payloads.
  */
-export function encodeEnvelope(e: EnvelopeInput): Buffer {
-  const out = encodeInto(e, e.payload.length, true);
-  if (!e.sealer) out.set(e.payload, HEADER_BYTES);
-  return out;
-}
-
-/**
- * The header, checked, in a buffer with room for `payloadBytes` after it (and the seal's overhead);
- * sealed when there is a sealer and `withPayload`, else the payload is the caller's to place.
- */
-function encodeInto(e: Omit<EnvelopeInput, 'payload'> & { payload: Bytes }, payloadBytes: number, withPayload: boolean): Buffer {
+export function encodeEnvelope(e: EnvelopeInput): Uint8Array[] {
   if (!isKnownType(e.type)) throw new RangeError(`unknown message type ${e.type}`);
   if (typeof e.sender !== 'string' || !PEER_ID.test(e.sender)) throw new TypeError(`bad sender peer id ${JSON.stringify(e.sender)}`);
   const sealer = e.sealer;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes + (sealer ? SEAL_OVERHEAD : 0));
+  const out = Buffer.allocUnsafe(HEADER_BYTES + (sealer ? byteLength(e.payload) + SEAL_OVERHEAD : 0));
   out.writeUInt32BE(MAGIC_U32, 0);
   out[4] = VERSION;
   out[5] = sealer ? Flag.Encrypted : 0;
   out[6] = e.type;
   out[7] = 0;
   out.write(e.sender, 8, 8, 'hex');
-  if (sealer && withPayload) sealer.sealInto(out.subarray(0, HEADER_BYTES), e.payload, out, HEADER_BYTES);
-  return out;
-}
-
-/**
- * encodeEnvelope for a payload given in parts, without copying it together: clear, the
- * header and then the parts themselves (views, for a transport that gathers them); sealed,
- * one buffer (the ciphertext is written once, straight from the parts). Same bytes, same
- * errors as encodeEnvelope of the parts' concatenation.
- */
-export function encodeEnvelopeParts(e: Omit<EnvelopeInput, 'payload'> & { payload: Bytes }): Uint8Array[] {
-  const sealer = e.sealer;
-  if (sealer) return [encodeInto(e, byteLength(e.payload), true)];
-  const header = encodeInto(e, 0, false);
-  return isParts(e.payload) ? [header, ...e.payload] : [header, e.payload];
+  if (sealer) {
+    sealer.sealInto(out.subarray(0, HEADER_BYTES), e.payload, out, HEADER_BYTES);
+    return [out];
+  }
+  return isParts(e.payload) ? [out, ...e.payload] : [out, e.payload];
 }
 
 /**

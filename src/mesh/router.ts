@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
 import { type Opener, type Sealer } from './crypto';
-import { decodeEnvelope, encodeEnvelopeParts } from './envelope';
+import { decodeEnvelope, encodeEnvelope } from './envelope';
 import { ChannelId } from './gossip/channel';
 import { GossipEngine } from './gossip/engine';
 import { SegmentChannel } from './gossip/segments';
@@ -140,7 +140,7 @@ export class Mesh implements Link {
 
   private sendTo(addr: Addr, type: number, payload: Bytes): void {
     // parts: the transport's framing copies header and payload into its records in one pass
-    const frame = encodeEnvelopeParts({ type, sender: this.self, payload, ...(this.crypto ? { sealer: this.crypto.sealer } : {}) });
+    const frame = encodeEnvelope({ type, sender: this.self, payload, ...(this.crypto ? { sealer: this.crypto.sealer } : {}) });
     this.traffic.framesOut++;
     this.traffic.bytesOut += byteLength(frame);
     this.transport.send(addr, frame.length === 1 ? frame[0]! : frame);

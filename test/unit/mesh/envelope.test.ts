@@ -3,7 +3,7 @@ import {
   decodeEnvelope,
   DropReason,
   encodeEnvelope,
-  encodeEnvelopeParts,
+  type EnvelopeInput,
   HEADER_BYTES,
   MAX_FRAME,
   MAX_PAYLOAD_CLEAR,
@@ -12,6 +12,7 @@ import {
 } from '../../../src/mesh/envelope';
 import { MessageType } from '../../../src/mesh/messageTypes';
 import { DropCounter } from '../../../src/mesh/stats';
+import { joined } from '../../../src/mesh/transport/bytes';
 import { randomBytesFrom, rng } from './helpers/random';
 
 const A = '0123456789abcdef';
@@ -24,38 +25,41 @@ beforeAll(() => {
   otherKey = deriveKey('not the secret');
 });
 
+/** a frame as one buffer (what a transport gathers from the parts) */
+const frame = (e: EnvelopeInput): Buffer => joined(encodeEnvelope(e));
+
 const types = Object.values(MessageType);
 const reasonOf = (e: Envelope) => (e.ok ? 'ok' : e.reason);
 
 function sealedFrame(payload = Buffer.from('hello'), sealer = new Sealer(key), type: number = MessageType.Gossip) {
-  return encodeEnvelope({ type, sender: A, payload, sealer });
+  return frame({ type, sender: A, payload, sealer });
 }
 
-describe('encodeEnvelopeParts', () => {
-  test('clear: the header, then the parts themselves (no copy); the same bytes as encodeEnvelope', () => {
+describe('encodeEnvelope: parts', () => {
+  test('clear: the header, then the parts themselves (no copy); the same bytes as the parts given as one buffer', () => {
     const parts = [Buffer.from('sleeve header'), Buffer.from('frame one'), Buffer.from('frame two')];
-    const out = encodeEnvelopeParts({ type: MessageType.Sleeve, sender: A, payload: parts });
+    const out = encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: parts });
     expect(out).toHaveLength(4);
     expect(out.slice(1)).toEqual(parts);
     expect(out[1]).toBe(parts[0]);
-    expect(Buffer.concat(out).equals(encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: Buffer.concat(parts) }))).toBe(true);
-    expect(encodeEnvelopeParts({ type: MessageType.Sleeve, sender: A, payload: Buffer.from('one') })).toHaveLength(2);
+    expect(Buffer.concat(out).equals(frame({ type: MessageType.Sleeve, sender: A, payload: Buffer.concat(parts) }))).toBe(true);
+    expect(encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: Buffer.from('one') })).toHaveLength(2);
   });
 
-  test('sealed: one buffer that opens to the parts together, as encodeEnvelope would seal them', () => {
+  test('sealed: one buffer that opens to the parts together, the same bytes as the parts given as one buffer', () => {
     const parts = [Buffer.alloc(5000, 1), Buffer.alloc(0), Buffer.alloc(50_000, 2), Buffer.from('end')];
     const first = 1000;
-    const a = encodeEnvelopeParts({ type: MessageType.Sleeve, sender: A, payload: parts, sealer: new Sealer(key, { epoch: 7, firstCounter: first }) });
-    const b = encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: Buffer.concat(parts), sealer: new Sealer(key, { epoch: 7, firstCounter: first }) });
+    const a = encodeEnvelope({ type: MessageType.Sleeve, sender: A, payload: parts, sealer: new Sealer(key, { epoch: 7, firstCounter: first }) });
+    const b = frame({ type: MessageType.Sleeve, sender: A, payload: Buffer.concat(parts), sealer: new Sealer(key, { epoch: 7, firstCounter: first }) });
     expect(a).toHaveLength(1);
     expect(Buffer.from(a[0]!).equals(b)).toBe(true);
     const opened = decodeEnvelope(a[0] as Buffer, new Opener(key));
     expect(opened.ok && opened.payload.equals(Buffer.concat(parts))).toBe(true);
   });
 
-  test('the same checks as encodeEnvelope', () => {
-    expect(() => encodeEnvelopeParts({ type: 250, sender: A, payload: [] })).toThrow(RangeError);
-    expect(() => encodeEnvelopeParts({ type: MessageType.Sleeve, sender: 'nope', payload: [] })).toThrow(TypeError);
+  test('parts get the same checks as one buffer', () => {
+    expect(() => encodeEnvelope({ type: 250, sender: A, payload: [] })).toThrow(RangeError);
+    expect(() => encodeEnvelope({ type: MessageType.Sleeve, sender: 'nope', payload: [] })).toThrow(TypeError);
   });
 });
 
@@ -65,11 +69,11 @@ describe('round trips', () => {
     const opener = new Opener(key);
     for (const size of [0, 1, 100, 1400, 9000]) {
       const payload = randomBytesFrom(rng(type * 1000 + size), size);
-      const clear = encodeEnvelope({ type, sender: A, payload });
+      const clear = frame({ type, sender: A, payload });
       expect(clear.length).toBe(HEADER_BYTES + size);
       expect(decodeEnvelope(clear)).toEqual({ ok: true, type, sender: A, payload });
 
-      const sealed = encodeEnvelope({ type, sender: B, payload, sealer });
+      const sealed = frame({ type, sender: B, payload, sealer });
       expect(sealed.length).toBe(HEADER_BYTES + SEAL_OVERHEAD + size);
       expect(sealed[5] & 1).toBe(1);
       if (size >= 16) expect(sealed.includes(payload.subarray(0, 16))).toBe(false);
@@ -78,40 +82,40 @@ describe('round trips', () => {
   });
 
   test('header layout is as documented', () => {
-    const f = encodeEnvelope({ type: MessageType.Request, sender: A, payload: Buffer.from([9, 8]) });
+    const f = frame({ type: MessageType.Request, sender: A, payload: Buffer.from([9, 8]) });
     expect(f.toString('hex')).toBe('57454654' + '01' + '00' + '04' + '00' + A + '0908');
   });
 
   test('the largest payloads fit exactly in MAX_FRAME', () => {
-    const clear = encodeEnvelope({ type: 1, sender: A, payload: Buffer.alloc(MAX_PAYLOAD_CLEAR, 7) });
+    const clear = frame({ type: 1, sender: A, payload: Buffer.alloc(MAX_PAYLOAD_CLEAR, 7) });
     expect(clear.length).toBe(MAX_FRAME);
     expect(decodeEnvelope(clear).ok).toBe(true);
-    const sealed = encodeEnvelope({ type: 1, sender: A, payload: Buffer.alloc(MAX_PAYLOAD_SEALED, 7), sealer: new Sealer(key) });
+    const sealed = frame({ type: 1, sender: A, payload: Buffer.alloc(MAX_PAYLOAD_SEALED, 7), sealer: new Sealer(key) });
     expect(sealed.length).toBe(MAX_FRAME);
     expect(decodeEnvelope(sealed, new Opener(key)).ok).toBe(true);
   });
 
   test('a clear payload is a view of the datagram, not a copy', () => {
-    const f = encodeEnvelope({ type: 1, sender: A, payload: Buffer.from('abc') });
+    const f = frame({ type: 1, sender: A, payload: Buffer.from('abc') });
     const e = decodeEnvelope(f);
     if (!e.ok) throw new Error('decode failed');
     expect(e.payload.buffer).toBe(f.buffer);
   });
 
   test('encoding refuses programming errors', () => {
-    expect(() => encodeEnvelope({ type: 0, sender: A, payload: Buffer.alloc(0) })).toThrow(/unknown message type/);
-    expect(() => encodeEnvelope({ type: 200, sender: A, payload: Buffer.alloc(0) })).toThrow(/unknown message type/);
-    expect(() => encodeEnvelope({ type: 1, sender: 'ABCDEF0123456789', payload: Buffer.alloc(0) })).toThrow(/peer id/);
-    expect(() => encodeEnvelope({ type: 1, sender: 'abc', payload: Buffer.alloc(0) })).toThrow(/peer id/);
+    expect(() => frame({ type: 0, sender: A, payload: Buffer.alloc(0) })).toThrow(/unknown message type/);
+    expect(() => frame({ type: 200, sender: A, payload: Buffer.alloc(0) })).toThrow(/unknown message type/);
+    expect(() => frame({ type: 1, sender: 'ABCDEF0123456789', payload: Buffer.alloc(0) })).toThrow(/peer id/);
+    expect(() => frame({ type: 1, sender: 'abc', payload: Buffer.alloc(0) })).toThrow(/peer id/);
   });
 });
 
 describe('every drop reason from a crafted frame', () => {
-  const clear = () => encodeEnvelope({ type: MessageType.Heartbeat, sender: A, payload: Buffer.from('x') });
+  const clear = () => frame({ type: MessageType.Heartbeat, sender: A, payload: Buffer.from('x') });
 
   test('tooLarge', () => {
     expect(reasonOf(decodeEnvelope(Buffer.alloc(MAX_FRAME + 1)))).toBe(DropReason.TooLarge);
-    const big = encodeEnvelope({ type: 1, sender: A, payload: Buffer.alloc(MAX_PAYLOAD_CLEAR + 1) });
+    const big = frame({ type: 1, sender: A, payload: Buffer.alloc(MAX_PAYLOAD_CLEAR + 1) });
     expect(reasonOf(decodeEnvelope(big))).toBe('tooLarge');
   });
 
@@ -210,7 +214,7 @@ describe('hostile input never throws', () => {
     }
     for (let i = 0; i < 5000; i++) {
       const payload = randomBytesFrom(random, Math.floor(random() * 64));
-      const f = encodeEnvelope({ type: types[i % types.length], sender: A, payload, ...(i % 2 ? { sealer } : {}) });
+      const f = frame({ type: types[i % types.length], sender: A, payload, ...(i % 2 ? { sealer } : {}) });
       const flips = 1 + Math.floor(random() * 3);
       for (let k = 0; k < flips; k++) f[Math.floor(random() * f.length)] ^= 1 << Math.floor(random() * 8);
       const cut = random() < 0.2 ? f.subarray(0, Math.floor(random() * f.length)) : f;
