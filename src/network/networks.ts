@@ -242,7 +242,7 @@ export class Networks {
 
   /**
    * Kernel first, then the record. The pair goes back to the network's spares when it can
-   * (giveBack); else it is deleted here, which waits for the kernel's RCU grace periods
+   * (SparePairs.giveBack); else it is deleted here, which waits for the kernel's RCU grace periods
    * (10–20 ms). Deleting in the background after the reply was tried and measured: under
    * back-to-back container churn the deletions queued on the rtnl lock ahead of the spares'
    * refill and the CreateEndpoint p99 went from 8 to 65 ms.
@@ -291,36 +291,16 @@ export class Networks {
   }
 
   private async removeEndpoint(rec: EndpointRecord): Promise<void> {
-    if (!(await this.giveBack(rec))) {
+    // by DeleteEndpoint Docker has moved the container end back out, down, under its first name:
+    // the pair can serve the next container of the network
+    const net = this.network(rec.networkId);
+    const kept = net && this.d.spares ? await this.d.spares.giveBack(net, { hostVeth: rec.hostVeth, containerVeth: rec.containerVeth }) : false;
+    if (!kept) {
       await this.deletePair(rec).catch((e: unknown) => {
         throw kernelError(`delete veth ${rec.hostVeth}`, e);
       });
     }
     this.forget(rec);
-  }
-
-  /**
-   * Hands the endpoint's pair to the network's spares when it is whole and as a spare is: by
-   * DeleteEndpoint, Docker has moved the container end back out of the container, down and under
-   * its first name. Three lookups instead of a deletion that waits for RCU grace periods.
-   */
-  private async giveBack(rec: EndpointRecord): Promise<boolean> {
-    const spares = this.d.spares;
-    const net = this.network(rec.networkId);
-    if (!spares || !net || !spares.hasRoom(net.id)) return false;
-    const nl = this.d.netlink;
-    try {
-      const host = await nl.getLink(rec.hostVeth);
-      const peer = await nl.getLink(rec.containerVeth);
-      const bridge = await nl.getLink(net.bridge);
-      const asSpare =
-        host?.kind === 'veth' && host.up && host.mtu === net.mtu && bridge !== undefined && host.masterIndex === bridge.index &&
-        peer?.kind === 'veth' && !peer.up && peer.mtu === net.mtu && peer.masterIndex === undefined;
-      return asSpare && spares.giveBack(net.id, { hostVeth: rec.hostVeth, containerVeth: rec.containerVeth });
-    } catch (e) {
-      this.d.log.warn({ err: e, veth: rec.hostVeth }, 'could not look at a veth pair to keep it as a spare; deleting it');
-      return false;
-    }
   }
 
   private async deletePair(rec: EndpointRecord): Promise<void> {

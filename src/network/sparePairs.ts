@@ -84,21 +84,36 @@ export class SparePairs {
     return this.pools.get(networkId)?.ready.shift();
   }
 
-  /** whether giveBack would take a pair now: the network's pool is open and not full */
-  hasRoom(networkId: string): boolean {
-    const pool = this.pools.get(networkId);
-    return pool !== undefined && !pool.closed && pool.ready.length < GIVE_BACK_LIMIT * this.d.size;
+  /**
+   * Takes back a deleted endpoint's pair when it is as a spare is made (both ends in this
+   * namespace, the host end up on the network's bridge, the container end down, the network's
+   * MTU): three lookups instead of a deletion that waits for RCU grace periods. false when it
+   * is not, when the pool is full or gone, or when a lookup fails; then the caller deletes it.
+   */
+  async giveBack(net: NetworkRecord, pair: VethNames): Promise<boolean> {
+    if (!this.hasRoom(net.id)) return false;
+    const nl = this.d.netlink;
+    try {
+      const host = await nl.getLink(pair.hostVeth);
+      const peer = await nl.getLink(pair.containerVeth);
+      const bridge = await nl.getLink(net.bridge);
+      const asSpare =
+        host?.kind === 'veth' && host.up && host.mtu === net.mtu && bridge !== undefined && host.masterIndex === bridge.index &&
+        peer?.kind === 'veth' && !peer.up && peer.mtu === net.mtu && peer.masterIndex === undefined;
+      // the lookups yield: the pool may have filled or closed meanwhile
+      if (!asSpare || !this.hasRoom(net.id)) return false;
+    } catch (e) {
+      this.d.log.warn({ err: e, veth: pair.hostVeth }, 'could not look at a veth pair to keep it as a spare; deleting it');
+      return false;
+    }
+    this.pools.get(net.id)!.ready.push(pair);
+    return true;
   }
 
-  /**
-   * takes back a deleted endpoint's pair, which the caller has checked is as a spare is (both
-   * ends in the host namespace, the host end up on the network's bridge, the container end
-   * down); false when the pool is full or gone, and then the caller deletes the pair
-   */
-  giveBack(networkId: string, pair: VethNames): boolean {
-    if (!this.hasRoom(networkId)) return false;
-    this.pools.get(networkId)!.ready.push(pair);
-    return true;
+  /** the network's pool is open and not full */
+  private hasRoom(networkId: string): boolean {
+    const pool = this.pools.get(networkId);
+    return pool !== undefined && !pool.closed && pool.ready.length < GIVE_BACK_LIMIT * this.d.size;
   }
 
   /** device names the pool holds or is making for this network */
