@@ -168,8 +168,8 @@ async function measure(targets: Target[], runs: number, seconds: number, latency
     }
   }
   const out = new Map<string, Figures>(targets.map((t) => [t.name, { gbits: gbits.get(t.name)!, pingMs: [], rrP50Us: [], rrP99Us: [] }]));
-  // latency in rounds taken in turn too: round trips here drift by 2-3× within minutes (CPU idle
-  // states, the other tenants of the machine), more than the modes differ from each other
+  // latency in rounds taken in turn too: even on one CPU (startServer) round trips here drift
+  // within minutes (CPU idle states, the other tenants of the machine)
   for (let i = 0; i < latencyRounds; i++) {
     for (const t of targets) {
       const ping = await run(t, ['taskset', '-c', LATENCY_CPU, 'ping', '-c', '20', '-i', '0.02', t.ip]);
