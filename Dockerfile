@@ -47,7 +47,7 @@ RUN set -eu; \
 
 # ---- run: Node.js, dist, production node_modules, bin/weft, iptables ----
 FROM ${RUN_IMAGE}
-# iptables: weft adds one FORWARD rule per bridge (Docker's FORWARD policy is DROP).
+# iptables: weft adds two rules per bridge: FORWARD accept (Docker's FORWARD policy is DROP), raw NOTRACK (src/firewall).
 # node:20-bookworm-slim lacks it; the offline stand-in base already has it.
 RUN command -v iptables >/dev/null || { apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*; }
 WORKDIR /app

@@ -1,11 +1,12 @@
-/** The in-memory Firewall for unit tests: the set of bridges allowed. */
-import type { Firewall } from './types';
+/** The in-memory Firewall for unit tests: the bridges allowed, with their subnets. */
+import type { BridgeRules, Firewall } from './types';
 
 export class FakeFirewall implements Firewall {
-  readonly allowed = new Set<string>();
+  /** bridge → subnet */
+  readonly allowed = new Map<string, string>();
 
-  async allowBridge(bridge: string): Promise<void> {
-    this.allowed.add(bridge);
+  async allowBridge(net: BridgeRules): Promise<void> {
+    this.allowed.set(net.bridge, net.subnet);
   }
 
   async revokeBridge(bridge: string): Promise<void> {

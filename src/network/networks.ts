@@ -134,7 +134,7 @@ export class Networks {
   async applyNetwork(rec: NetworkRecord): Promise<void> {
     await ensureBridge(this.d.netlink, { name: rec.bridge, mtu: rec.mtu, mac: rec.mac, up: true });
     if (rec.gateway) await ensureAddress(this.d.netlink, rec.bridge, `${rec.gateway}/${parseCidr(rec.subnet).prefix}`);
-    await this.d.firewall.allowBridge(rec.bridge);
+    await this.d.firewall.allowBridge(rec);
     await this.d.ports?.attach(rec);
     this.d.spares?.fill(rec);
   }

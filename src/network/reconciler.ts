@@ -130,7 +130,7 @@ export class Reconciler {
   /** the rules Docker may have dropped (a dockerd restart re-creates its chains) */
   async firewall(): Promise<void> {
     for (const net of this.d.networks.networks()) {
-      await this.d.firewall.allowBridge(net.bridge).catch((e: unknown) => this.d.log.warn({ err: e, bridge: net.bridge }, 'could not ensure firewall rule'));
+      await this.d.firewall.allowBridge(net).catch((e: unknown) => this.d.log.warn({ err: e, bridge: net.bridge }, 'could not ensure firewall rule'));
     }
   }
 

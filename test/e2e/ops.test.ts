@@ -42,6 +42,12 @@ test('/metrics: Prometheus text with every family; counters move when a containe
 test('weft stop --keep leaves the devices; weft stop takes them out; launch puts them back', async () => {
   const running = await weftDevices();
   expect(running).toEqual(expect.arrayContaining([expect.stringMatching(/^weft-/), expect.stringMatching(/^wfv/), expect.stringMatching(/^wft/), 'wfprobe']));
+  // each bridge: accepted between its ports, and untracked inside its subnet
+  const bridges = running.filter((n) => n.startsWith('weft-'));
+  for (const b of bridges) {
+    expect(await shOk('h1', 'iptables -S FORWARD')).toContain(`-i ${b} -o ${b} -j ACCEPT`);
+    expect(await shOk('h1', 'iptables -t raw -S PREROUTING')).toMatch(new RegExp(`-i ${b} -m addrtype ! --dst-type LOCAL -j (NOTRACK|CT --notrack)`));
+  }
   expect(await shOk('h1', 'bin/weft stop --keep')).toMatch(/stopped \(devices kept\)/);
   // the TAP goes with the process; the rest stays
   expect(await weftDevices()).toEqual(running.filter((n) => !n.startsWith('wft')));
@@ -50,6 +56,7 @@ test('weft stop --keep leaves the devices; weft stop takes them out; launch puts
   expect(await shOk('h1', 'bin/weft stop')).toMatch(/stopped$/m);
   expect(await weftDevices()).toEqual([]);
   expect(await shOk('h1', 'iptables -S FORWARD')).not.toMatch(/weft-/);
+  expect(await shOk('h1', 'iptables -t raw -S PREROUTING')).not.toMatch(/weft-/);
   await shOk('h1', 'bin/weft launch');
   await waitFor('devices back after a full stop', 5000, async () => JSON.stringify(await weftDevices()) === JSON.stringify(running));
 }, 120_000);

@@ -155,6 +155,7 @@ describe('weft in a container, started the documented way', () => {
     expect(await weftDevices()).toEqual([]);
     expect((await sh(H, 'test -e /run/docker/plugins/weft.sock')).code).not.toBe(0);
     expect(await shOk(H, 'iptables -S FORWARD')).not.toContain('weft-');
+    expect(await shOk(H, 'iptables -t raw -S PREROUTING')).not.toContain('weft-');
   }, 120_000);
 });
 
@@ -199,6 +200,7 @@ describe('weft as a managed plugin', () => {
     expect((await shOk(H, 'find /run/docker/plugins -name "weft*.sock" 2>/dev/null; true')).trim()).toBe('');
     expect((await sh(H, `test -e /run/docker/plugins/${pluginId} || test -e /var/lib/docker/plugins/${pluginId}`)).code).not.toBe(0);
     expect(await shOk(H, 'iptables -S FORWARD')).not.toContain('weft-');
+    expect(await shOk(H, 'iptables -t raw -S PREROUTING')).not.toContain('weft-');
     expect(await weftProcesses()).toEqual([]);
   }, 180_000);
 });

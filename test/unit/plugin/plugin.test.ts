@@ -48,7 +48,7 @@ test('the whole lifecycle Docker drives, and nothing left after', async () => {
   const bridge = await h.netlink.getLink(`weft-${NET.slice(0, 10)}`);
   expect(bridge?.kind).toBe('bridge');
   expect(bridge?.mtu).toBe(1450);
-  expect([...h.firewall.allowed]).toEqual([bridge!.name]);
+  expect([...h.firewall.allowed]).toEqual([[bridge!.name, '10.40.0.0/24']]);
   expect(await h.netlink.listAddresses(bridge!.name)).toEqual([{ ifindex: bridge!.index, cidr: '10.40.0.1/24' }]);
 
   const c = await runContainer(poolId, '10.40.0.50');
