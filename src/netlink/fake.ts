@@ -54,6 +54,7 @@ export class FakeNetlink implements Netlink {
   /** the bridges' entries, newest first like the kernel's list */
   private brFdb: FBridgeEntry[] = [];
   private readonly faults: { op: string; code: KnownCode }[] = [];
+  private readonly holds: { op: string; gate: Promise<void> }[] = [];
   /** links moved to another namespace (a container's), by index */
   private readonly away = new Map<number, FLink>();
   private nextIndex = 1;
@@ -67,6 +68,16 @@ export class FakeNetlink implements Netlink {
   /** Makes the next call of `op` (a method name, e.g. 'createVeth') fail with `code`, without changing state. */
   failNext(op: string, code: KnownCode): void {
     this.faults.push({ op, code });
+  }
+
+  /**
+   * Holds the next call of `op` (a method name) in flight, as a slow kernel would: it is recorded at
+   * once and takes effect (or fails) only after the returned release is called.
+   */
+  holdNext(op: string): () => void {
+    let release!: () => void;
+    this.holds.push({ op, gate: new Promise<void>((r) => (release = r)) });
+    return release;
   }
 
   /**
@@ -377,6 +388,8 @@ export class FakeNetlink implements Netlink {
   private async mutate(method: string, args: unknown, op: string, fn: (op: string) => void): Promise<void> {
     const call: FakeCall = { op: method, args: structuredClone(args) };
     this.calls.push(call);
+    const hold = this.holds.findIndex((h) => h.op === method);
+    if (hold >= 0) await this.holds.splice(hold, 1)[0]!.gate;
     try {
       const fault = this.faults.findIndex((f) => f.op === method);
       if (fault >= 0) throw NetlinkError.of(this.faults.splice(fault, 1)[0]!.code, op, 'injected by FakeNetlink.failNext');

@@ -194,7 +194,7 @@ export class Networks {
         mac: input.mac ?? macForIp(input.ip),
         createdAt: this.d.clock.now(),
       };
-      let rec = this.useSpare(net, base);
+      let rec = await this.useSpare(net, base);
       if (!rec) {
         rec = { ...base, hostVeth: hostVethName(input.endpointId), containerVeth: containerVethName(input.endpointId) };
         try {
@@ -228,16 +228,14 @@ export class Networks {
   }
 
   /**
-   * A spare pair of the network as the endpoint's, or undefined when none is ready.
+   * A spare pair of the network as the endpoint's, or undefined when the pool has none (SparePairs.take).
    * No kernel call: the spare's container end gets the endpoint's MAC from Docker,
    * which sets it as it moves the interface into the container (as it does for the
    * MAC a fresh pair was made with), and the pool makes the next spare meanwhile.
    */
-  private useSpare(net: NetworkRecord, base: Omit<EndpointRecord, 'hostVeth' | 'containerVeth'>): EndpointRecord | undefined {
-    const spare = this.d.spares?.take(net.id);
-    if (!spare) return undefined;
-    this.d.spares?.fill(net);
-    return { ...base, ...spare };
+  private async useSpare(net: NetworkRecord, base: Omit<EndpointRecord, 'hostVeth' | 'containerVeth'>): Promise<EndpointRecord | undefined> {
+    const spare = await this.d.spares?.take(net.id);
+    return spare && { ...base, ...spare };
   }
 
   /**

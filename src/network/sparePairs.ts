@@ -49,6 +49,8 @@ interface Pool {
   /** fill asked again while a run was under way */
   again: boolean;
   closed: boolean;
+  /** the taker waiting for the pair being made: woken when one is ready or the run ends */
+  waiting: Array<() => void>;
 }
 
 export class SparePairs {
@@ -61,7 +63,7 @@ export class SparePairs {
     if (this.d.size <= 0) return;
     let pool = this.pools.get(net.id);
     if (!pool) {
-      pool = { net, ready: [], again: false, closed: false };
+      pool = { net, ready: [], again: false, closed: false, waiting: [] };
       this.pools.set(net.id, pool);
     }
     pool.net = net;
@@ -76,12 +78,30 @@ export class SparePairs {
         p.again = false;
         this.fill(p.net);
       }
+      wake(p);
     });
   }
 
-  /** a ready spare of this network, no longer the pool's (fill makes the next) */
-  take(networkId: string): VethNames | undefined {
-    return this.pools.get(networkId)?.ready.shift();
+  /**
+   * A spare of this network, no longer the pool's, and the pool tops itself up behind it; undefined
+   * when none is ready and none can be waited for. One taker waits for the pair being made (a network
+   * just created, or a burst that emptied the pool): it is under way already, where a pair made for
+   * the taker would queue behind it on the rtnl lock (the first endpoint of a new network took up to
+   * 0.77 s that way under load). Further takers make pairs of their own, side by side, rather than
+   * queue for the pool's, which makes one at a time.
+   */
+  async take(networkId: string): Promise<VethNames | undefined> {
+    for (;;) {
+      const pool = this.pools.get(networkId);
+      if (!pool || pool.closed) return undefined;
+      const spare = pool.ready.shift();
+      if (spare) {
+        this.fill(pool.net);
+        return spare;
+      }
+      if (pool.making === undefined || pool.waiting.length > 0) return undefined;
+      await new Promise<void>((r) => pool.waiting.push(r));
+    }
   }
 
   /**
@@ -153,6 +173,7 @@ export class SparePairs {
         const { net } = pool;
         await this.d.netlink.createVeth({ name: names.hostVeth, peerName: names.containerVeth, mtu: net.mtu, master: net.bridge, up: true });
         pool.ready.push(names);
+        wake(pool);
       } catch (e) {
         // the next take or apply tries again; CreateEndpoint makes its own pair meanwhile
         this.d.log.warn({ err: e, network: pool.net.id.slice(0, 12) }, 'could not make a spare veth pair');
@@ -162,6 +183,10 @@ export class SparePairs {
       }
     }
   }
+}
+
+function wake(pool: Pool): void {
+  for (const r of pool.waiting.splice(0)) r();
 }
 
 function spareNames(): VethNames {

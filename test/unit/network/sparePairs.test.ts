@@ -82,19 +82,53 @@ test('CreateEndpoint takes a spare without a kernel call; the pool makes the nex
   expect(await t.netlink.getLink(j.srcName)).toBeDefined();
 });
 
-test('with the pool empty, CreateEndpoint makes its own pair, named for the endpoint', async () => {
+test('with the pool empty, one CreateEndpoint waits for the spare being made; the next makes its own pair, named for the endpoint', async () => {
   const t = setup(1);
   await network(t);
-  // two endpoints at once: the second finds the pool empty (its refill is still being made)
-  const [a, b] = await Promise.all([1, 2].map((n) => t.networks.createEndpoint({ networkId: NET, endpointId: EP(n), ip: SUBNET.base + 10 + n, prefix: 24, mac: `02:42:0a:28:00:1${n}` })));
-  expect([a, b].every((r) => !r.generated)).toBe(true);
-  const names = [t.networks.endpoint(NET, EP(1)).hostVeth, t.networks.endpoint(NET, EP(2)).hostVeth];
-  expect(names.filter((n) => n.startsWith('wfhz'))).toHaveLength(1);
-  expect(names).toContain(`wfh${EP(2).slice(0, 12)}`);
-  const own = (await t.netlink.getLink(`wfc${EP(2).slice(0, 12)}`))!;
-  expect(own.mac).toBe('02:42:0a:28:00:12');
+  // three endpoints at once: the first takes the spare, the second waits for its refill (under way), the third makes its own
+  const made = creates(t.netlink);
+  const rs = await Promise.all([1, 2, 3].map((n) => t.networks.createEndpoint({ networkId: NET, endpointId: EP(n), ip: SUBNET.base + 10 + n, prefix: 24, mac: `02:42:0a:28:00:1${n}` })));
+  expect(rs.every((r) => !r.generated)).toBe(true);
+  const names = [1, 2, 3].map((n) => t.networks.endpoint(NET, EP(n)).hostVeth);
+  expect(names.slice(0, 2).every((n) => n.startsWith('wfhz'))).toBe(true);
+  expect(names[2]).toBe(`wfh${EP(3).slice(0, 12)}`);
+  const own = (await t.netlink.getLink(`wfc${EP(3).slice(0, 12)}`))!;
+  expect(own.mac).toBe('02:42:0a:28:00:13');
   await settle();
   expect(t.spares.deviceNames(NET)).toHaveLength(2);
+  // the refill the second took, the pool's own again, and the third's pair
+  expect(creates(t.netlink) - made).toBe(3);
+});
+
+test('the first CreateEndpoint on a new network waits for the spare being made, and makes no pair of its own', async () => {
+  const t = setup(2);
+  const release = t.netlink.holdNext('createVeth');
+  await t.networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false, mtu: 1400 });
+  let done = false;
+  const ep = t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' }).then(() => (done = true));
+  await settle();
+  // the kernel has not made the pool's first pair yet: the endpoint waits, and asked for nothing
+  expect(done).toBe(false);
+  expect(t.netlink.calls.filter((c) => c.op === 'createVeth')).toHaveLength(1);
+  release();
+  await ep;
+  expect(t.networks.endpoint(NET, EP(1)).hostVeth).toMatch(/^wfhz/);
+  await settle();
+  expect(creates(t.netlink)).toBe(3);
+  expect(t.spares.deviceNames(NET)).toHaveLength(4);
+});
+
+test('when the spare being made fails, the waiting CreateEndpoint makes its own pair', async () => {
+  const t = setup(2);
+  const release = t.netlink.holdNext('createVeth');
+  t.netlink.failNext('createVeth', 'EBUSY');
+  await t.networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false, mtu: 1400 });
+  const ep = t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
+  await settle();
+  release();
+  await ep;
+  expect(t.networks.endpoint(NET, EP(1)).hostVeth).toBe(`wfh${EP(1).slice(0, 12)}`);
+  expect(creates(t.netlink)).toBe(1);
 });
 
 /** what Docker does around an endpoint: Join, the container end into the container and, when it stops, back out (down), Leave */
