@@ -209,6 +209,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
         targets: mesh.membership.configuredTargets(),
         drops: allDrops(),
         traffic: mesh.traffic,
+        /** gossip updates sent, received, and received that were news */
+        gossip: mesh.gossip.counts,
         udp: { segment: transport.segment ?? null, gro: socket.offload.gro, reassembling: transport.pending },
       },
       ring: {
