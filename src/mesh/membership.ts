@@ -58,14 +58,19 @@ export class Membership {
     return [...this.targets];
   }
 
+  /**
+   * Records a datagram from `id`; true when the peer is news: never heard before (or forgotten), or
+   * dead until this datagram (back after a partition or a restart), so the caller can bring it up to
+   * date at once instead of leaving that to a random anti-entropy round.
+   */
   heard(id: PeerId, from: Addr, now: number): boolean {
     if (id === this.self) return false;
     const c = this.contacts.get(id) ?? {};
-    const isNew = c.lastHeard === undefined;
+    const news = c.lastHeard === undefined || this.state(id, now) === 'dead';
     c.lastHeard = now;
     c.seenAt = from;
     this.contacts.set(id, c);
-    return isNew;
+    return news;
   }
 
   rtt(id: PeerId, ms: number): void {

@@ -185,7 +185,7 @@ export class Mesh implements Link {
     const now = this.scheduler.now();
     if (this.membership.heard(env.sender, from, now)) {
       this.log?.info({ peer: env.sender, addr: from }, 'peer connected');
-      // a peer seen for the first time (or again) gets our whole state at once
+      // a peer seen for the first time, or back from the dead, gets our whole state at once
       this.gossip.antiEntropy(env.sender);
     }
     switch (env.type) {
