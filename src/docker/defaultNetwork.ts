@@ -12,7 +12,7 @@ export type DefaultNetworkState =
   | { state: 'disabled' }
   | { state: 'error'; detail: string };
 
-export async function ensureDefaultNetwork(docker: DockerClient, name: string, driver: string, subnet: Cidr): Promise<DefaultNetworkState> {
+export async function ensureDefaultNetwork(docker: Pick<DockerClient, 'network' | 'createNetwork'>, name: string, driver: string, subnet: Cidr): Promise<DefaultNetworkState> {
   const existing = await docker.network(name);
   if (existing) {
     const subnets = (existing.IPAM.Config ?? []).map((c) => c.Subnet);

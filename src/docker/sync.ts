@@ -1,8 +1,8 @@
 /**
  * weft's side of the conversation with the Docker engine, all of it off the
  * plugin-call path: wait for the engine, adopt its weft networks weft has no
- * record of, make the default network, then reconcile with Docker at once and
- * every `intervalMs`.
+ * record of, reconcile with Docker (at once and every `intervalMs`), and make
+ * the default network when it is missing.
  */
 import type { Logger } from 'pino';
 import type { Cidr } from '../addr/cidr';
@@ -21,6 +21,9 @@ export interface DockerSyncOptions {
   retryMs: number;
 }
 
+/** the engine calls the sync makes (DockerClient; an in-memory engine in tests) */
+export type SyncDocker = Pick<DockerClient, 'ping' | 'network' | 'networks' | 'createNetwork'>;
+
 export class DockerSync {
   defaultNetwork: DefaultNetworkState;
   reachable = false;
@@ -32,7 +35,7 @@ export class DockerSync {
   private adopted = false;
 
   constructor(
-    private readonly docker: DockerClient,
+    private readonly docker: SyncDocker,
     private readonly reconciler: Reconciler,
     private readonly log: Logger,
     private readonly o: DockerSyncOptions,
@@ -60,14 +63,16 @@ export class DockerSync {
           await this.reconciler.adopt((id) => this.docker.network(id), () => this.docker.networks());
           this.adopted = true;
         }
+        // Docker's view before the default network: a network Docker lost while weft was down would
+        // otherwise hold its subnet against the default network's creation, which would fail every time
+        await this.reconciler.docker((id) => this.docker.network(id), () => this.docker.networks());
+        await this.reconciler.firewall();
+        this.lastReconcile = Date.now();
         if (this.defaultNetwork.state !== 'ready' && this.defaultNetwork.state !== 'disabled') {
           this.defaultNetwork = await ensureDefaultNetwork(this.docker, this.o.name, this.o.driver, this.o.defaultSubnet);
           if (this.defaultNetwork.state === 'mismatch') this.log.warn(this.defaultNetwork.detail);
           else if (this.defaultNetwork.state === 'ready') this.log.info({ network: this.o.name, created: this.defaultNetwork.created }, 'default network ready');
         }
-        await this.reconciler.firewall();
-        await this.reconciler.docker((id) => this.docker.network(id), () => this.docker.networks());
-        this.lastReconcile = Date.now();
       } catch (e) {
         this.log.warn({ err: e }, 'Docker sync failed; will retry');
         if (this.defaultNetwork.state === 'pending') this.defaultNetwork = { state: 'error', detail: (e as Error).message };
