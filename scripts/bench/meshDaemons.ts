@@ -169,7 +169,7 @@ function stopPid(pid: number): void {
 export function start(k: number, n: number): Daemon {
   const dir = `${STATE}/${k}`;
   const args = [
-    'netns', 'exec', `${PREFIX}-${k}`, process.execPath, path.join(ROOT, 'dist', 'cli', 'main.js'), 'launch', '--foreground',
+    'netns', 'exec', `${PREFIX}-${k}`, path.join(ROOT, 'bin', 'weft'), 'launch', '--foreground',
     '--name', `wbm${k}`, '--state-dir', dir, '--pid-file', `${dir}/weft.pid`, '--status-addr', `${SUBNET}.${k}:6784`, '--nickname', `p${k}`,
     '--no-default-network', '--log-level', 'warn',
     ...(k === 1 ? [] : [`${SUBNET}.1`]),
