@@ -129,8 +129,9 @@ test('an idle mesh acks one heartbeat in four: liveness from every heartbeat, a 
   for (const m of ms) expect(m.peers().every((p) => p.state === 'alive' && p.rttMs !== undefined)).toBe(true);
 });
 
-test('a local change also goes straight to a suspect peer (heartbeats late, not yet dead), not only by anti-entropy', () => {
-  const sim = simulate();
+/** three meshes joined through p0, each with a gossip channel of its own, after 2 s of settling */
+function threeWithChannel(times: Parameters<typeof simulate>[1] = {}) {
+  const sim = simulate({}, times);
   const ms = [0, 1, 2].map((i) => sim.add(i));
   const channels = ms.map((m, i) => {
     const ch = new SegmentChannel<string>(ChannelId.Topology, idOf(i), { validate: (d) => String(d) });
@@ -140,6 +141,11 @@ test('a local change also goes straight to a suspect peer (heartbeats late, not 
   ms[1].connect(addrOf(0));
   ms[2].connect(addrOf(0));
   sim.run(2000);
+  return { sim, ms, channels };
+}
+
+test('a local change also goes straight to a suspect peer (heartbeats late, not yet dead), not only by anti-entropy', () => {
+  const { sim, ms, channels } = threeWithChannel();
   // nobody hears p1 any more (its datagrams are lost, as a starved peer's are late), but it still hears them:
   // p1 turns suspect everywhere, so no peer relays news to it, and its own digests never arrive
   sim.net.block(addrOf(1), addrOf(0));
@@ -158,16 +164,7 @@ test('a local change also goes straight to a suspect peer (heartbeats late, not 
 
 test('a peer back from the dead is brought up to date at once, not by a random anti-entropy round', () => {
   // anti-entropy rounds far apart: what reaches the returning peer within a second came by the reunion itself
-  const sim = simulate({}, { antiEntropyMs: 30_000 });
-  const ms = [0, 1, 2].map((i) => sim.add(i));
-  const channels = ms.map((m, i) => {
-    const ch = new SegmentChannel<string>(ChannelId.Topology, idOf(i), { validate: (d) => String(d) });
-    m.gossip.add(ch);
-    return ch;
-  });
-  ms[1].connect(addrOf(0));
-  ms[2].connect(addrOf(0));
-  sim.run(2000);
+  const { sim, ms, channels } = threeWithChannel({ antiEntropyMs: 30_000 });
   sim.net.partition([addrOf(2)], [addrOf(0), addrOf(1)]);
   sim.run(3100);
   expect(ms[0].peers().find((p) => p.id === idOf(2))?.state).toBe('dead');
