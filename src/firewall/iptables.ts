@@ -1,6 +1,6 @@
 /**
  * The Firewall on iptables. rtnetlink has no say over packet filtering and the
- * nf_tables netlink API is not worth hand-writing for three rules, so this is the
+ * nf_tables netlink API is not worth hand-writing for two rules a bridge, so this is the
  * one place weft runs a command to change the kernel: `iptables -w`, with -C
  * before -I/-D so every call is idempotent.
  */
