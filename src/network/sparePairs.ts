@@ -49,8 +49,8 @@ interface Pool {
   /** fill asked again while a run was under way */
   again: boolean;
   closed: boolean;
-  /** the taker waiting for the pair being made: woken when one is ready or the run ends */
-  waiting: Array<() => void>;
+  /** wakes the taker waiting for the pair being made (there is at most one): when one is ready or the run ends */
+  waiting?: () => void;
 }
 
 export class SparePairs {
@@ -63,7 +63,7 @@ export class SparePairs {
     if (this.d.size <= 0) return;
     let pool = this.pools.get(net.id);
     if (!pool) {
-      pool = { net, ready: [], again: false, closed: false, waiting: [] };
+      pool = { net, ready: [], again: false, closed: false };
       this.pools.set(net.id, pool);
     }
     pool.net = net;
@@ -99,8 +99,8 @@ export class SparePairs {
         this.fill(pool.net);
         return spare;
       }
-      if (pool.making === undefined || pool.waiting.length > 0) return undefined;
-      await new Promise<void>((r) => pool.waiting.push(r));
+      if (pool.making === undefined || pool.waiting) return undefined;
+      await new Promise<void>((r) => (pool.waiting = r));
     }
   }
 
@@ -186,7 +186,9 @@ export class SparePairs {
 }
 
 function wake(pool: Pool): void {
-  for (const r of pool.waiting.splice(0)) r();
+  const r = pool.waiting;
+  pool.waiting = undefined;
+  r?.();
 }
 
 function spareNames(): VethNames {
