@@ -3,7 +3,9 @@
  *
  *   open(name, vnet)      -> { handle, name, vnetHdr, offloads }
  *                         /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI (|IFF_VNET_HDR with vnet, below)
- *   start(handle, cb)     a reader thread hands batches to cb(packed: Buffer, count: number)
+ *   start(handle, cb)     a reader thread hands batches to cb(buffer: Buffer, count: number, length: number):
+ *                         the batch is buffer's first `length` bytes
+ *   recycle(handle)       every batch handed over so far may be overwritten (see "Ring" below)
  *   write(handle, packed) -> frames written       one write() per frame, on the JS thread
  *   stats(handle)         -> { framesIn, bytesIn, framesOut, bytesOut, dropsOut, batches }
  *   close(handle)         stop and join the reader, close the fd (the device goes away)
@@ -30,7 +32,17 @@
  * batches and keeps filling the current one; once that is full too it blocks, and
  * the kernel's TAP queue (txqueuelen) fills and drops instead of our memory growing
  * (at most QUEUE_BATCHES + 1 batches of ~64 KiB each are held).
- * The batch memory becomes the JS Buffer (external buffer, freed by its finalizer).
+ *
+ * Ring: batches are read into RING_SLOTS buffers made once, at start(), and handed to
+ * JS again and again (the same Buffer, its first `length` bytes) instead of a new
+ * allocation per batch: each new Buffer is V8 external memory, and at the sleeve's
+ * rate (thousands of 64 KiB batches a second) that kept V8 running a full mark-compact
+ * every 50-100 ms. A slot goes back to the reader only when JS calls recycle(), which
+ * says that nothing holds a view of any batch delivered so far. When no slot is free,
+ * a caller that recycles is behind: the reader waits for a slot, and the kernel's TAP
+ * queue takes the strain, as when the queue to JS is full. A caller that has never
+ * called recycle() gets a one-off batch of the reader's own allocation instead, which
+ * becomes the JS Buffer (external, freed by its finalizer).
  *
  * Lifetime: the tap struct is shared by the JS handle (an external) and the
  * thread-safe function; it is freed when both are gone. Stopping the thread is
@@ -62,6 +74,8 @@
 /* room for a full batch plus one frame of any size read when the batch is nearly full */
 #define BATCH_CAP (BATCH_BYTES + 2 + MAX_FRAME)
 #define QUEUE_BATCHES 64
+/* batches read into reused buffers (see "Ring"); each is BATCH_CAP bytes, touched only when used */
+#define RING_SLOTS 16
 
 /* sizeof(struct virtio_net_hdr): flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16 each) */
 #define VNET_HDR_BYTES 10
@@ -73,6 +87,8 @@
 #define TUN_F_USO6 0x40
 #endif
 #define OFFLOADS_TCP (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+
+typedef struct batch batch_t;
 
 typedef struct tap {
   int fd;     /* -1 once closed */
@@ -93,14 +109,32 @@ typedef struct tap {
   atomic_uint_fast64_t frames_in, bytes_in, batches, frames_out, bytes_out, drops_out;
   /* updated by the reader thread */
   atomic_uint_fast64_t read_errors;
+
+  /* the ring (see "Ring"): slots free for the reader, under ring_lock; slots delivered to JS and
+     not yet recycled, and the Buffers' references, on the JS thread only */
+  struct batch *ring;  /* RING_SLOTS entries, NULL before start() */
+  napi_ref ring_refs[RING_SLOTS];
+  pthread_mutex_t ring_lock;
+  pthread_cond_t ring_freed; /* a slot came back, or the reader is to stop */
+  atomic_int recycling;      /* the caller has called recycle(): the reader waits for a slot rather than allocate */
+  int ring_free[RING_SLOTS];
+  int ring_nfree;
+  int ring_held[RING_SLOTS];
+  int ring_nheld;
+  atomic_uint_fast64_t one_offs; /* batches delivered outside the ring */
 } tap_t;
 
-/* one batch: this header, then the packed frames; one allocation, freed with the Buffer */
-typedef struct batch {
+/* one batch: a ring slot, or a one-off allocation (this header, then the packed frames) freed with its Buffer */
+struct batch {
   size_t len;
   uint32_t count;
-  uint8_t data[];
-} batch_t;
+  int slot;      /* index in the ring, or -1 for a one-off */
+  uint8_t *data; /* BATCH_CAP bytes: the slot's Buffer, or just after this header */
+};
+
+/* the tsfn carries ring batches with the low bit set: its teardown may run after the tap
+   (and so the ring) is freed, and must then tell a one-off (to free) from a slot (to leave) */
+#define RING_TAG ((uintptr_t)1)
 
 /* ---------- helpers ---------- */
 
@@ -175,16 +209,64 @@ static void tap_unref(tap_t *t) {
   if (--t->refs > 0) return;
   if (t->fd >= 0) close(t->fd);
   if (t->wakefd >= 0) close(t->wakefd);
+  pthread_mutex_destroy(&t->ring_lock);
+  pthread_cond_destroy(&t->ring_freed);
+  free(t->ring); /* the slots' memory is their Buffers', V8's */
   free(t);
+}
+
+/* JS thread only, the reader stopped: the ring's Buffers are V8's to collect (views JS still holds keep them) */
+static void ring_drop(napi_env env, tap_t *t) {
+  if (t->ring == NULL) return;
+  for (int i = 0; i < RING_SLOTS; i++) {
+    if (t->ring_refs[i] != NULL && env != NULL) napi_delete_reference(env, t->ring_refs[i]);
+    t->ring_refs[i] = NULL;
+  }
+  t->ring_nfree = 0;
+  t->ring_nheld = 0;
+}
+
+/* tells the reader to stop, wherever it waits: in poll (wakefd) or for a slot (ring_freed) */
+static void reader_wake(tap_t *t) {
+  atomic_store(&t->stopping, 1);
+  uint64_t one = 1;
+  ssize_t w = write(t->wakefd, &one, sizeof one);
+  (void)w;
+  pthread_mutex_lock(&t->ring_lock);
+  pthread_cond_broadcast(&t->ring_freed);
+  pthread_mutex_unlock(&t->ring_lock);
+}
+
+/* reader thread: a free slot; NULL when there is none and the caller does not recycle, or on stop.
+   A caller that recycles is behind when it holds every slot: the reader waits for one rather than
+   allocate (the kernel's TAP queue holds the frames meanwhile), so batches stay in the ring. */
+static batch_t *ring_take(tap_t *t) {
+  batch_t *b = NULL;
+  pthread_mutex_lock(&t->ring_lock);
+  while (t->ring_nfree == 0 && atomic_load(&t->recycling) && !atomic_load(&t->stopping))
+    pthread_cond_wait(&t->ring_freed, &t->ring_lock);
+  if (t->ring_nfree > 0) b = &t->ring[t->ring_free[--t->ring_nfree]];
+  pthread_mutex_unlock(&t->ring_lock);
+  return b;
+}
+
+static void ring_put(tap_t *t, int slot) {
+  pthread_mutex_lock(&t->ring_lock);
+  t->ring_free[t->ring_nfree++] = slot;
+  pthread_mutex_unlock(&t->ring_lock);
+}
+
+/* reader thread: a batch no longer needed (not handed over) */
+static void batch_discard(tap_t *t, batch_t *b) {
+  if (b == NULL) return;
+  if (b->slot >= 0) ring_put(t, b->slot);
+  else free(b);
 }
 
 /* JS thread only. Stops and joins the reader; idempotent. Does not close the fd. */
 static void tap_stop(tap_t *t) {
   if (!t->thread_running) return;
-  atomic_store(&t->stopping, 1);
-  uint64_t one = 1;
-  ssize_t w = write(t->wakefd, &one, sizeof one);
-  (void)w;
+  reader_wake(t);
   /* abort: a reader blocked on a full queue returns at once (napi_closing) */
   if (t->tsfn != NULL) {
     napi_release_threadsafe_function(t->tsfn, napi_tsfn_abort);
@@ -195,8 +277,9 @@ static void tap_stop(tap_t *t) {
 }
 
 /* JS thread only. Everything close() does; idempotent. */
-static void tap_close(tap_t *t) {
+static void tap_close(napi_env env, tap_t *t) {
   tap_stop(t);
+  ring_drop(env, t);
   t->tsfn = NULL; /* released by tap_stop (or never created) */
   if (t->fd >= 0) {
     close(t->fd);
@@ -213,10 +296,16 @@ static void *reader_main(void *arg) {
 
   while (!atomic_load(&t->stopping)) {
     if (b == NULL) {
-      b = malloc(sizeof(batch_t) + BATCH_CAP);
-      if (b == NULL) { /* try again shortly rather than spin */
-        poll(&fds[1], 1, 10);
-        continue;
+      b = ring_take(t);
+      if (atomic_load(&t->stopping)) break;
+      if (b == NULL) {
+        b = malloc(sizeof(batch_t) + BATCH_CAP);
+        if (b == NULL) { /* try again shortly rather than spin */
+          poll(&fds[1], 1, 10);
+          continue;
+        }
+        b->slot = -1;
+        b->data = (uint8_t *)(b + 1);
       }
       b->len = 0;
       b->count = 0;
@@ -251,22 +340,27 @@ static void *reader_main(void *arg) {
       if (b->count == 0) continue;
     }
 
-    size_t len = b->len;
-    /* give back the unused tail (in place for heap chunks) */
-    batch_t *shrunk = realloc(b, sizeof(batch_t) + len);
-    if (shrunk != NULL) b = shrunk;
+    if (b->slot < 0) {
+      /* give back the unused tail (in place for heap chunks) */
+      batch_t *shrunk = realloc(b, sizeof(batch_t) + b->len);
+      if (shrunk != NULL) {
+        b = shrunk;
+        b->data = (uint8_t *)(b + 1);
+      }
+    }
     atomic_fetch_add(&t->inflight, 1);
+    void *item = b->slot >= 0 ? (void *)((uintptr_t)b | RING_TAG) : (void *)b;
     /* blocks only when a full batch meets a full queue: then the kernel's TAP queue takes the strain */
-    napi_status s = napi_call_threadsafe_function(t->tsfn, b, napi_tsfn_blocking);
+    napi_status s = napi_call_threadsafe_function(t->tsfn, item, napi_tsfn_blocking);
     if (s != napi_ok) { /* closing (or aborted): the batch was not queued */
       atomic_fetch_sub(&t->inflight, 1);
-      free(b);
+      batch_discard(t, b);
       b = NULL;
       break;
     }
     b = NULL; /* owned by the queue now */
   }
-  free(b);
+  batch_discard(t, b);
   return NULL;
 }
 
@@ -278,28 +372,40 @@ static void free_batch(napi_env env, void *data, void *hint) {
 
 /* on the JS thread, per batch; env == NULL when the tsfn is torn down with batches queued */
 static void call_js(napi_env env, napi_value cb, void *context, void *data) {
-  batch_t *b = (batch_t *)data;
+  int ring = ((uintptr_t)data & RING_TAG) != 0;
+  batch_t *b = (batch_t *)((uintptr_t)data & ~RING_TAG);
   if (env == NULL || cb == NULL) {
-    /* after tsfn_finalize: the tap may be gone already, touch only the batch */
-    free(b);
+    /* after tsfn_finalize: the tap (and its ring) may be gone already; a one-off is ours to free */
+    if (!ring) free(b);
     return;
   }
   tap_t *t = (tap_t *)context;
   atomic_fetch_sub(&t->inflight, 1);
+  if (t->fd < 0) { /* closed while this batch was queued: nobody is listening */
+    if (!ring) free(b);
+    return;
+  }
   /* counted as delivered, just before onBatch sees it: in onBatch and after, the stats include it */
   atomic_fetch_add(&t->frames_in, b->count);
   atomic_fetch_add(&t->bytes_in, b->len - 2 * (size_t)b->count);
   atomic_fetch_add(&t->batches, 1);
-  napi_value buf, count, argv[2], undef;
-  if (napi_create_external_buffer(env, b->len, b->data, free_batch, b, &buf) != napi_ok) {
+  napi_value buf, count, length, argv[3], undef;
+  if (ring) {
+    if (napi_get_reference_value(env, t->ring_refs[b->slot], &buf) != napi_ok || buf == NULL) return;
+    t->ring_held[t->ring_nheld++] = b->slot;
+  } else if (napi_create_external_buffer(env, b->len, b->data, free_batch, b, &buf) != napi_ok) {
     free(b);
     return;
+  } else {
+    atomic_fetch_add(&t->one_offs, 1);
   }
   napi_create_uint32(env, b->count, &count);
+  napi_create_uint32(env, (uint32_t)b->len, &length);
   napi_get_undefined(env, &undef);
   argv[0] = buf;
   argv[1] = count;
-  if (napi_call_function(env, undef, cb, 2, argv, NULL) == napi_pending_exception) {
+  argv[2] = length;
+  if (napi_call_function(env, undef, cb, 3, argv, NULL) == napi_pending_exception) {
     /* left pending, Node would only print a deprecation warning (DEP0168): make it uncaught */
     napi_value err;
     if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
@@ -313,10 +419,7 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   tap_t *t = (tap_t *)data;
   /* at teardown the reader may still run: stop it before the tsfn memory goes */
   if (t->thread_running) {
-    atomic_store(&t->stopping, 1);
-    uint64_t one = 1;
-    ssize_t w = write(t->wakefd, &one, sizeof one);
-    (void)w;
+    reader_wake(t);
     pthread_join(t->thread, NULL);
     t->thread_running = 0;
   }
@@ -329,7 +432,7 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   tap_t *t = (tap_t *)data;
-  tap_close(t);
+  tap_close(env, t);
   tap_unref(t);
 }
 
@@ -429,6 +532,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->fd = fd;
   t->wakefd = wfd;
   t->refs = 1;
+  pthread_mutex_init(&t->ring_lock, NULL);
+  pthread_cond_init(&t->ring_freed, NULL);
   t->vnet_hdr = vnet ? VNET_HDR_BYTES : 0;
   memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
   t->name[IFNAMSIZ - 1] = 0;
@@ -474,6 +579,28 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "EALREADY", "weft-tap: start: already started");
     return NULL;
   }
+  if (t->ring == NULL) { /* once: a start() that failed further down leaves the ring for the next */
+    t->ring = calloc(RING_SLOTS, sizeof(batch_t));
+    if (t->ring == NULL) {
+      throw_errno(env, ENOMEM, "calloc", "weft-tap: start: out of memory");
+      return NULL;
+    }
+    for (int i = 0; i < RING_SLOTS; i++) {
+      napi_value slot;
+      void *data = NULL;
+      /* a slot without its Buffer is simply never free: the reader then uses one-offs */
+      if (napi_create_buffer(env, BATCH_CAP, &data, &slot) != napi_ok ||
+          napi_create_reference(env, slot, 1, &t->ring_refs[i]) != napi_ok) {
+        t->ring_refs[i] = NULL;
+        continue;
+      }
+      t->ring[i] = (batch_t){.len = 0, .count = 0, .slot = i, .data = data};
+    }
+  }
+  t->ring_nfree = 0;
+  t->ring_nheld = 0;
+  for (int i = 0; i < RING_SLOTS; i++)
+    if (t->ring_refs[i] != NULL) t->ring_free[t->ring_nfree++] = i;
   napi_value resource_name;
   CHECK(env, napi_create_string_utf8(env, "weft:tap", NAPI_AUTO_LENGTH, &resource_name));
   napi_threadsafe_function tsfn;
@@ -614,7 +741,28 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   CHECK(env, set_count(env, o, "dropsOut", atomic_load(&t->drops_out)));
   CHECK(env, set_count(env, o, "batches", atomic_load(&t->batches)));
   CHECK(env, set_count(env, o, "readErrors", atomic_load(&t->read_errors)));
+  CHECK(env, set_count(env, o, "oneOffBatches", atomic_load(&t->one_offs)));
   return o;
+}
+
+static napi_value js_recycle(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "EINVAL", "weft-tap: recycle(handle)");
+    return NULL;
+  }
+  tap_t *t = get_tap(env, argv[0]);
+  if (t == NULL) return NULL;
+  if (t->fd < 0) return NULL;
+  pthread_mutex_lock(&t->ring_lock);
+  for (int i = 0; i < t->ring_nheld; i++) t->ring_free[t->ring_nfree++] = t->ring_held[i];
+  atomic_store(&t->recycling, 1);
+  pthread_cond_signal(&t->ring_freed);
+  pthread_mutex_unlock(&t->ring_lock);
+  t->ring_nheld = 0;
+  return NULL;
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -627,7 +775,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   }
   tap_t *t = get_tap(env, argv[0]);
   if (t == NULL) return NULL;
-  tap_close(t);
+  tap_close(env, t);
   return NULL;
 }
 
@@ -637,6 +785,7 @@ NAPI_MODULE_INIT() {
       {"start", NULL, js_start, NULL, NULL, NULL, napi_enumerable, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recycle", NULL, js_recycle, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

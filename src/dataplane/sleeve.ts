@@ -91,6 +91,8 @@ export class Sleeve {
       for (const [dest, builders] of dests) this.ship(vni, dest, builders);
     }
     this.pending.clear();
+    // every frame read is now copied into a datagram (the mesh's framing) or dropped: the TAPs may reuse their batches
+    for (const n of this.nets.values()) n.tap.recycle();
   };
   /** split: GSO super-frames cut to fit a datagram; pieces: what they were cut into */
   readonly counters = { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0 };

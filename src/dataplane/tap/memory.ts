@@ -8,6 +8,11 @@
  * Delivery is synchronous: inject() returns after onBatch has seen every batch.
  * Frames injected before start() wait, as they would in the kernel's queue.
  *
+ * Like the native reader it takes batches back only at recycle(): then it overwrites
+ * every batch delivered so far with POISON, so a caller that recycles while it still
+ * holds a view reads garbage in a test too; and a batch delivered while the caller
+ * holds TAP_RING_SLOTS of them counts as a one-off, as the native reader's would.
+ *
  * With { vnetHdr: VNET_HDR_BYTES } it plays a TAP with virtio-net headers: frames
  * injected and written include the header (give it yourself: withVnetHdr), and the
  * shortest frame is header + Ethernet header.
@@ -15,18 +20,23 @@
 import { ETH_HLEN } from '../frames/ethernet';
 import { TapError } from './errors';
 import { packFrames, unpackFrames } from './packed';
-import { TAP_BATCH_BYTES, TAP_BATCH_FRAMES } from './native';
+import { TAP_BATCH_BYTES, TAP_BATCH_FRAMES, TAP_RING_SLOTS } from './native';
 import type { TapDevice, TapStats } from './tap';
 import { VNET_HDR_BYTES } from './vnet';
+
+/** what recycle() fills the batches it takes back with */
+export const POISON = 0xee;
 
 export class MemoryTap implements TapDevice {
   /** every frame written, in order (copies) */
   readonly written: Buffer[] = [];
   private onBatch?: (packed: Buffer, count: number) => void;
   private waiting: Buffer[] = [];
+  /** batches delivered and not yet recycled */
+  private held: Buffer[] = [];
   private full = false;
   private closed = false;
-  private readonly counters: TapStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 };
+  private readonly counters: TapStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0, oneOffBatches: 0 };
 
   readonly vnetHdr: number;
 
@@ -78,6 +88,16 @@ export class MemoryTap implements TapDevice {
     return n;
   }
 
+  recycle(): void {
+    for (const b of this.held) b.fill(POISON);
+    this.held = [];
+  }
+
+  /** batches delivered that recycle() has not taken back */
+  get heldBatches(): number {
+    return this.held.length;
+  }
+
   /** while full, every written frame is dropped (as when the kernel says EAGAIN/ENOBUFS) */
   setFull(full: boolean): void {
     this.full = full;
@@ -109,6 +129,8 @@ export class MemoryTap implements TapDevice {
       this.counters.framesIn += batch.length;
       this.counters.bytesIn += bytes - 2 * batch.length;
       this.counters.batches++;
+      if (this.held.length >= TAP_RING_SLOTS) this.counters.oneOffBatches++;
+      this.held.push(packed);
       batches++;
       cb(packed, batch.length);
       if (this.closed) break; // the callback closed us

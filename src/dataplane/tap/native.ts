@@ -30,14 +30,23 @@ export interface TapAddon {
    * flags it took). No rtnetlink: the caller lowers gso_max_size (TAP_GSO_MAX_SIZE, tap.ts).
    */
   open(name: string, vnet?: boolean): { handle: TapHandle; name: string; vnetHdr: number; offloads: number };
-  /** starts the reader thread; batches arrive as packed frames plus their count */
-  start(handle: TapHandle, onBatch: (packed: Buffer, count: number) => void): void;
+  /**
+   * starts the reader thread; a batch arrives as a buffer whose first `length` bytes are packed frames,
+   * plus their count. The buffer is one of the reader's reused ones (TAP_RING_SLOTS) until recycle(),
+   * or, when none was free, a one-off of exactly `length` bytes.
+   */
+  start(handle: TapHandle, onBatch: (buffer: Buffer, count: number, length: number) => void): void;
+  /** every batch delivered so far may be overwritten: the reader may fill its buffers again */
+  recycle(handle: TapHandle): void;
   /** one write() per frame; returns how many went in (device down, full queue, refused frames: dropped and counted) */
   write(handle: TapHandle, packed: Buffer): number;
   stats(handle: TapHandle): NativeTapStats;
   /** stops and joins the reader thread, closes the fd (the device goes away); idempotent */
   close(handle: TapHandle): void;
 }
+
+/** the addon's reader reads into this many reused buffers (see TapDevice.recycle) */
+export const TAP_RING_SLOTS = 16;
 
 /** the addon's reader hands over a batch at this many frames … */
 export const TAP_BATCH_FRAMES = 64;

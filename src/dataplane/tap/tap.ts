@@ -13,7 +13,14 @@
  * whose TapDevice becomes unreachable is closed when it is garbage-collected:
  * keep a reference for as long as it should exist, and close() it when done.
  * onBatch runs on the JS thread; an exception it throws is an uncaught exception.
- * Each packed Buffer is the batch's own memory (not reused): keeping it is fine.
+ *
+ * Batches are read into a few buffers that are used again and again once the
+ * caller says it is done with them (recycle()): a new Buffer per batch is V8
+ * external memory, and at thousands of 64 KiB batches a second V8 ran a full
+ * mark-compact every 50-100 ms. Until recycle(), a packed Buffer (and any view
+ * of it) is the caller's. A caller that recycles and holds all of them is behind:
+ * the reader waits (backpressure, as above); a caller that never recycles gets a
+ * new allocation for every batch once the ring is used up.
  *
  * With virtio-net headers (openTap's default, what the sleeve uses) every frame, read
  * or written, is a 10-byte struct virtio_net_hdr followed by the Ethernet frame, and the
@@ -43,6 +50,8 @@ export interface TapStats {
   dropsOut: number;
   /** onBatch calls */
   batches: number;
+  /** batches read into an allocation of their own because no reused buffer was free (recycle() late or never) */
+  oneOffBatches: number;
 }
 
 export interface TapDevice {
@@ -51,6 +60,11 @@ export interface TapDevice {
   readonly vnetHdr: number;
   /** begins reading; onBatch gets packed frames ([u16 BE len][frame]…) and their count */
   start(onBatch: (packed: Buffer, count: number) => void): void;
+  /**
+   * says the caller holds no view of any batch onBatch has had so far: their buffers may be
+   * read into again. Calling it while something still reads such a batch corrupts that read.
+   */
+  recycle(): void;
   /**
    * writes every frame of a packed batch; returns how many went in (the rest were dropped:
    * device down, queue full, or a frame the kernel refuses). Throws TapError EMALFORMED (before
@@ -154,7 +168,8 @@ class NativeTap implements TapDevice {
     this.open('start');
     if (this.started) throw new TapError('EALREADY', `TAP ${this.name}: already started`);
     try {
-      this.addon.start(this.handle, onBatch);
+      // a reused buffer holds more than the batch: the view is what onBatch may read
+      this.addon.start(this.handle, (buffer, count, length) => onBatch(length === buffer.length ? buffer : buffer.subarray(0, length), count));
     } catch (e) {
       throw new TapError('EUNKNOWN', `TAP ${this.name}: start: ${(e as Error).message}`, (e as NativeError).errno, { cause: e });
     }
@@ -175,6 +190,10 @@ class NativeTap implements TapDevice {
     }
   }
 
+  recycle(): void {
+    if (!this.closed) this.addon.recycle(this.handle);
+  }
+
   stats(): TapStats {
     const s = this.addon.stats(this.handle);
     return {
@@ -184,6 +203,7 @@ class NativeTap implements TapDevice {
       bytesOut: s.bytesOut,
       dropsOut: s.dropsOut,
       batches: s.batches,
+      oneOffBatches: s.oneOffBatches,
     };
   }
 

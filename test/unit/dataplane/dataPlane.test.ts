@@ -317,7 +317,7 @@ describe('DataPlane: devices', () => {
     expect(h.dp.deviceNames(NET)).toEqual([VX, TAP]);
     expect(h.dp.status()).toEqual({
       fastdp: true, vxlanPort: VXLAN_PORT,
-      sleeve: { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0, taps: [{ vni: VNI, name: TAP, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 }] },
+      sleeve: { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0, taps: [{ vni: VNI, name: TAP, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0, oneOffBatches: 0 }] },
       traffic: {},
     });
     await h.dp.stop();

@@ -286,23 +286,59 @@ describe('Sleeve: deferred sending (the daemon flushes once the loop\'s I/O is d
 describe('Sleeve: datagrams in parts', () => {
   test('a datagram goes to send as parts: the frames are views of the TAP batch, not copies, and the parts joined are the datagram', () => {
     const frames = [eth(MAC_B, LOCAL, 100, 1), eth(MAC_B, LOCAL, 200, 2)];
-    const sent: Sent[] = [];
-    const sleeve = new Sleeve({ self: A, send: (to, p) => sent.push({ to, payload: joined(p), parts: p }), nextHop: (d) => d, drops: new DropCounter(), budget: 60_000 });
-    const tap = vnetTap('wftn1');
     let batch: Buffer | undefined;
+    // parts that lie inside the batch's own memory (small buffers may share its ArrayBuffer: Buffer's pool)
+    const inBatch = (p: Uint8Array) => p.buffer === batch!.buffer && p.byteOffset >= batch!.byteOffset && p.byteOffset + p.length <= batch!.byteOffset + batch!.length;
+    const sent: Array<Sent & { views: Buffer[] }> = [];
+    // what the views hold is read at send time: once sent, the batch is the TAP's again (recycle)
+    const send = (to: PeerId, p: Bytes) => {
+      if (!isParts(p)) throw new Error('expected parts');
+      sent.push({ to, payload: joined(p), parts: p, views: p.filter(inBatch).map((v) => Buffer.from(v)) });
+    };
+    const sleeve = new Sleeve({ self: A, send, nextHop: (d) => d, drops: new DropCounter(), budget: 60_000 });
+    const tap = vnetTap('wftn1');
     const start = tap.start.bind(tap);
     tap.start = (onBatch) => start((packed, count) => ((batch = packed), onBatch(packed, count)));
     sleeve.attach(VNI, tap);
     sleeve.setRoutes(VNI, routes());
     tap.inject(frames);
     expect(sent.map((s) => s.to)).toEqual([B]);
-    const parts = sent[0]!.parts;
-    if (!isParts(parts)) throw new Error('expected parts');
-    // parts that lie inside the batch's own memory (small buffers may share its ArrayBuffer: Buffer's pool)
-    const inBatch = (p: Uint8Array) => p.buffer === batch!.buffer && p.byteOffset >= batch!.byteOffset && p.byteOffset + p.length <= batch!.byteOffset + batch!.length;
-    const views = parts.filter(inBatch);
-    expect(views.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength))).toEqual(frames);
+    expect(sent[0]!.views).toEqual(frames);
     expect(sent[0]!.payload).toEqual(encodeSleeve({ hops: 0, origin: A, dest: B, vni: VNI }, packFrames(frames)));
+  });
+});
+
+describe('Sleeve: the TAP batches it holds', () => {
+  test('without defer, every batch goes back to the TAP once its datagrams are sent', () => {
+    const { sent, tap } = harness();
+    tap.inject([eth(MAC_B, LOCAL, 100, 1), eth(MAC_C, LOCAL, 100, 2)]);
+    expect(sent).toHaveLength(2);
+    expect(tap.heldBatches).toBe(0);
+  });
+
+  test('deferred, batches stay the sleeve\'s until the flush has sent their frames, and go back after it', () => {
+    let flush: (() => void) | undefined;
+    const { sent, tap } = harness({ budget: 60_000, defer: (f) => void (flush = f) });
+    const frames = [eth(MAC_B, LOCAL, 300, 1), eth(MAC_B, LOCAL, 300, 2)];
+    tap.inject([frames[0]!]);
+    tap.inject([frames[1]!]);
+    expect(sent).toEqual([]);
+    expect(tap.heldBatches).toBe(2);
+    flush!();
+    // joined at send time: a batch handed back before its frames left would read as POISON here
+    expect(sent.map((s) => s.payload)).toEqual([encodeSleeve({ hops: 0, origin: A, dest: B, vni: VNI }, packFrames(frames))]);
+    expect(tap.heldBatches).toBe(0);
+    expect(tap.stats().oneOffBatches).toBe(0);
+  });
+
+  test('frames that are answered (ARP) or dropped still give their batch back', () => {
+    let flush: (() => void) | undefined;
+    const { sent, tap } = harness({ routes: routes({ arp: new Map([[IP_B, MAC_B]]) }), defer: (f) => void (flush = f) });
+    tap.inject([arpRequest(LOCAL, IP_LOCAL, IP_B)]);
+    expect(tap.heldBatches).toBe(1);
+    flush!();
+    expect(sent).toEqual([]);
+    expect(tap.heldBatches).toBe(0);
   });
 });
 
@@ -530,7 +566,8 @@ describe('Sleeve: announce, detach, close', () => {
       vnetHdr: VNET_HDR_BYTES,
       start: (fn) => void (onBatch = fn),
       write: () => 0,
-      stats: (): TapStats => ({ framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 }),
+      recycle: () => undefined,
+      stats: (): TapStats => ({ framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0, oneOffBatches: 0 }),
       close: () => void closed++,
     };
     const sent: Sent[] = [];
@@ -553,8 +590,8 @@ describe('Sleeve: announce, detach, close', () => {
     sleeve.attach(VNI + 1, other);
     tap.inject([eth(BROADCAST_KEY, LOCAL, 60)]);
     expect(sleeve.tapStats()).toEqual([
-      { vni: VNI, name: 'wftn1', framesIn: 1, bytesIn: 70, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 1 },
-      { vni: VNI + 1, name: 'wftn2', framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0 },
+      { vni: VNI, name: 'wftn1', framesIn: 1, bytesIn: 70, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 1, oneOffBatches: 0 },
+      { vni: VNI + 1, name: 'wftn2', framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0, oneOffBatches: 0 },
     ]);
     sleeve.close();
     expect([tap.isClosed, other.isClosed]).toEqual([true, true]);

@@ -4,6 +4,7 @@ const fake = {
   start: jest.fn(),
   write: jest.fn(),
   stats: jest.fn(),
+  recycle: jest.fn(),
   close: jest.fn(),
 };
 jest.mock('weft-tap', () => fake, { virtual: true });
@@ -30,7 +31,7 @@ function openError(e: Error): TapError {
 beforeEach(() => {
   for (const f of Object.values(fake)) f.mockReset();
   fake.open.mockImplementation((name: string) => ({ handle: { h: name }, name: name || 'tap0' }));
-  fake.stats.mockReturnValue({ framesIn: 1, bytesIn: 2, framesOut: 3, bytesOut: 4, dropsOut: 5, batches: 6, readErrors: 7 });
+  fake.stats.mockReturnValue({ framesIn: 1, bytesIn: 2, framesOut: 3, bytesOut: 4, dropsOut: 5, batches: 6, readErrors: 7, oneOffBatches: 8 });
 });
 
 describe('openTap', () => {
@@ -90,20 +91,33 @@ describe('openTap', () => {
 });
 
 describe('the native TapDevice', () => {
-  test('passes start, write, stats, close through to the addon', () => {
+  test('passes start, write, recycle, stats, close through to the addon', () => {
     const t = openTap('wt1');
     const handle = fake.open.mock.results[0].value.handle;
-    const cb = () => undefined;
-    t.start(cb);
-    expect(fake.start).toHaveBeenCalledWith(handle, cb);
+    const got: Array<[Buffer, number]> = [];
+    t.start((packed, count) => got.push([packed, count]));
+    expect(fake.start).toHaveBeenCalledWith(handle, expect.any(Function));
+    // the addon's batch: a reused buffer of which the first `length` bytes count, or a one-off of exactly that
+    const deliver = fake.start.mock.calls[0][1] as (buffer: Buffer, count: number, length: number) => void;
+    const slot = Buffer.from('0001aa0001bbffffffff', 'hex');
+    deliver(slot, 2, 6);
+    const oneOff = Buffer.from('0001cc', 'hex');
+    deliver(oneOff, 1, 3);
+    expect(got).toEqual([[Buffer.from('0001aa0001bb', 'hex'), 2], [oneOff, 1]]);
+    expect(got[0][0].buffer).toBe(slot.buffer); // a view, not a copy
+    expect(got[1][0]).toBe(oneOff);
+    t.recycle();
+    expect(fake.recycle).toHaveBeenCalledWith(handle);
     fake.write.mockReturnValueOnce(3);
     const p = Buffer.from('0001aa', 'hex');
     expect(t.write(p)).toBe(3);
     expect(fake.write).toHaveBeenCalledWith(handle, p);
-    expect(t.stats()).toEqual({ framesIn: 1, bytesIn: 2, framesOut: 3, bytesOut: 4, dropsOut: 5, batches: 6 });
+    expect(t.stats()).toEqual({ framesIn: 1, bytesIn: 2, framesOut: 3, bytesOut: 4, dropsOut: 5, batches: 6, oneOffBatches: 8 });
     t.close();
     t.close();
     expect(fake.close).toHaveBeenCalledTimes(1);
+    t.recycle(); // after close: nothing to give back, and no call into a closed handle
+    expect(fake.recycle).toHaveBeenCalledTimes(1);
   });
 
   test('a malformed batch is a TapError EMALFORMED', () => {
