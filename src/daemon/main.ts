@@ -211,7 +211,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
         traffic: mesh.traffic,
         /** gossip updates sent, received, and received that were news */
         gossip: mesh.gossip.counts,
-        udp: { segment: transport.segment ?? null, gro: socket.offload.gro, reassembling: transport.pending },
+        udp: { segment: transport.segment ?? null, gro: socket.offload.gro, reassembling: transport.pending, sendBuffers: socket.stats.sendBuffers },
       },
       ring: {
         waiting: ownership.isEmpty,

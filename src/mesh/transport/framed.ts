@@ -6,7 +6,16 @@
  * one datagram, as before. Every bad read or lost chunk is a counted drop.
  */
 import { DropCounter } from '../stats';
-import { type FrameRecord, joinWholeInPlace, layout, parseRecords, type ReassemblyDrop, Reassembler, singleSendCapacity } from './framing';
+import {
+  type FrameRecord,
+  joinWholeInPlace,
+  layout,
+  parseRecords,
+  type ReassemblyDrop,
+  Reassembler,
+  type SendAllocator,
+  singleSendCapacity,
+} from './framing';
 import type { Bytes } from './bytes';
 import type { Addr, ReceiveHandler, Transport } from './types';
 
@@ -31,6 +40,8 @@ export class FramedTransport implements Transport {
   private handler: ReceiveHandler | undefined;
   private readonly reassembler: Reassembler;
   private msgId = 0;
+  /** the inner transport's recycled send buffers, when it has them (it takes each back after its send) */
+  private readonly alloc: SendAllocator | undefined;
 
   constructor(
     private readonly inner: Transport,
@@ -42,6 +53,8 @@ export class FramedTransport implements Transport {
       maxBytes: o.maxBytes ?? 16 * 1024 * 1024,
       onDrop: (reason) => this.drops.count(reason),
     });
+    const sendBuffer = inner.sendBuffer;
+    this.alloc = sendBuffer ? (size) => sendBuffer.call(inner, size) : undefined;
     inner.onReceive((read, from) => this.receive(read, from));
   }
 
@@ -62,11 +75,12 @@ export class FramedTransport implements Transport {
   send(to: Addr, data: Bytes): void {
     let buffers: Buffer[];
     try {
-      buffers = layout(data, this.msgId, this.o.segment);
+      buffers = layout(data, this.msgId, this.o.segment, this.alloc);
     } catch {
       return this.drops.count('tooLarge');
     }
     this.msgId = (this.msgId + 1) & 0xffff;
+    // each buffer to send() exactly once and never touched again: a recycled one is not ours after this
     for (const b of buffers) this.inner.send(to, b);
   }
 

@@ -50,10 +50,17 @@ function writeHeader(b: Buffer, at: number, count: number, length: number, msgId
   b[at + 7] = 0;
 }
 
+/**
+ * Where layout() gets its send buffers: a buffer of exactly `size` bytes, contents unspecified (every
+ * byte is written). A transport's sendBuffer() recycles them; the default allocates.
+ */
+export type SendAllocator = (size: number) => Buffer;
+
+const allocate: SendAllocator = (size) => Buffer.allocUnsafe(size);
+
 /** one buffer holding the whole message as one record (count 1) */
-function whole(src: BytesReader, length: number, msgId: number): Buffer[] {
-  // allocUnsafe: every byte is written below
-  const b = Buffer.allocUnsafe(HEADER_BYTES + length);
+function whole(src: BytesReader, length: number, msgId: number, alloc: SendAllocator): Buffer[] {
+  const b = alloc(HEADER_BYTES + length);
   writeHeader(b, 0, 1, length, msgId, 0);
   src.copyTo(b, HEADER_BYTES, length);
   return [b];
@@ -103,21 +110,22 @@ export function singleSendCapacity(segment?: number): number {
  * full chunks each, in order; a short last chunk joins the send before it when that send stays within
  * MAX_GSO_SEND bytes and MAX_GSO_SEGMENTS records (GSO allows a shorter last segment). Throws RangeError when
  * the message would need more than MAX_CHUNKS chunks, when S is not an integer in HEADER_BYTES+1 ..
- * MAX_UDP_PAYLOAD, or when msgId is not an integer in 0..65535.
+ * MAX_UDP_PAYLOAD, or when msgId is not an integer in 0..65535 (all checked before anything is allocated).
+ * Every send buffer comes from alloc, each at most MAX_UDP_PAYLOAD bytes.
  */
-export function layout(data: Bytes, msgId: number, segment?: number): Buffer[] {
+export function layout(data: Bytes, msgId: number, segment?: number, alloc: SendAllocator = allocate): Buffer[] {
   if (!Number.isInteger(msgId) || msgId < 0 || msgId > 0xffff) throw new RangeError(`msgId ${msgId} is not in 0..65535`);
   const length = byteLength(data);
   // the message's bytes are read once, in order, straight from its parts into the records
   const src = new BytesReader(data);
   if (segment === undefined) {
     if (length > MAX_WHOLE) throw new RangeError(`message of ${length} bytes exceeds ${MAX_WHOLE} without segmentation`);
-    return whole(src, length, msgId);
+    return whole(src, length, msgId, alloc);
   }
   if (!Number.isInteger(segment) || segment <= HEADER_BYTES || segment > MAX_UDP_PAYLOAD) {
     throw new RangeError(`segment ${segment} is not an integer in ${HEADER_BYTES + 1}..${MAX_UDP_PAYLOAD}`);
   }
-  if (HEADER_BYTES + length <= segment) return whole(src, length, msgId);
+  if (HEADER_BYTES + length <= segment) return whole(src, length, msgId, alloc);
 
   const body = segment - HEADER_BYTES;
   const count = Math.ceil(length / body);
@@ -134,7 +142,7 @@ export function layout(data: Bytes, msgId: number, segment?: number): Buffer[] {
     if (end === count - 1 && tailJoins) end = count;
     const from = first * body;
     const to = Math.min(end * body, length);
-    const b = Buffer.allocUnsafe((end - first) * HEADER_BYTES + (to - from));
+    const b = alloc((end - first) * HEADER_BYTES + (to - from));
     let at = 0;
     for (let i = first; i < end; i++) {
       const s = i * body;

@@ -1,5 +1,6 @@
 /** How mesh frames move between peers: real UDP (udp.ts) or a simulated network (memory.ts). */
 import type { Bytes } from './bytes';
+import type { SendBufferCounts } from './sendBuffers';
 
 /** "a.b.c.d:port" (see addr.ts) */
 export type Addr = string;
@@ -18,6 +19,12 @@ export interface Transport {
    * be parts, sent as their concatenation; do not change them afterwards (a send may be queued)
    */
   send(to: Addr, data: Bytes): void;
+  /**
+   * A buffer of exactly `size` bytes (contents unspecified) that this transport takes back once the
+   * datagram has left: write the whole datagram into it and pass it to send() exactly once, unchanged
+   * afterwards. Optional: only transports that recycle send buffers have it.
+   */
+  sendBuffer?(size: number): Buffer;
   /** a datagram exactly as given, outside any framing the transport adds (the fast-path probe to a VXLAN port) */
   sendRaw(to: Addr, data: Uint8Array): void;
   /** one handler; setting another replaces it */
@@ -31,4 +38,6 @@ export interface TransportStats {
   sent: number;
   received: number;
   dropped: Record<string, number>;
+  /** the send-buffer pool's counters, for a transport that has one */
+  sendBuffers?: SendBufferCounts;
 }

@@ -9,6 +9,7 @@ import { DropCounter } from '../stats';
 import { formatAddr, tryParseAddr } from './addr';
 import { byteLength, type Bytes, isParts } from './bytes';
 import { MAX_UDP_PAYLOAD } from './framing';
+import { SendBufferPool } from './sendBuffers';
 import type { Addr, ReceiveHandler, Transport, TransportStats } from './types';
 import { enableUdpOffload, type OffloadResult } from './udpOffload';
 
@@ -48,6 +49,8 @@ export class UdpTransport implements Transport {
   private sent = 0;
   private received = 0;
   private readonly sendFailed = () => this.drops.count('sendError');
+  /** sendBuffer()'s buffers, back here once their send has completed */
+  private readonly pool = new SendBufferPool({ capacity: MAX_UDP_PAYLOAD });
   /** parsed destinations: a busy sleeve sends to the same few peers thousands of times a second */
   private readonly dests = new Map<Addr, { host: string; port: number }>();
 
@@ -88,22 +91,42 @@ export class UdpTransport implements Transport {
   }
 
   get stats(): TransportStats {
-    return { sent: this.sent, received: this.received, dropped: this.drops.snapshot() };
+    return { sent: this.sent, received: this.received, dropped: this.drops.snapshot(), sendBuffers: this.pool.stats };
+  }
+
+  /** a pooled buffer (up to MAX_UDP_PAYLOAD bytes), taken back when its send completes */
+  sendBuffer(size: number): Buffer {
+    return this.pool.take(size);
   }
 
   send(to: Addr, data: Bytes): void {
-    if (this.closing) return this.drops.count('closed');
-    if (byteLength(data) > MAX_UDP_PAYLOAD) return this.drops.count('tooLarge');
+    // one of sendBuffer()'s: back to the pool when the send settles, or now if it never goes
+    const pooled = !isParts(data) && this.pool.isLent(data) ? data : undefined;
+    if (this.closing) return this.refuse('closed', pooled);
+    if (byteLength(data) > MAX_UDP_PAYLOAD) return this.refuse('tooLarge', pooled);
     let dest = this.dests.get(to);
     if (!dest) {
       dest = tryParseAddr(to);
-      if (!dest) return this.drops.count('badAddr');
+      if (!dest) return this.refuse('badAddr', pooled);
       if (this.dests.size >= 4096) this.dests.clear();
       this.dests.set(to, dest);
     }
     this.sent++;
     // parts go as one datagram, gathered by the kernel (sendmsg with an iovec)
-    this.socket.send(isParts(data) ? [...data] : data, dest.port, dest.host).catch(this.sendFailed);
+    const sending = this.socket.send(isParts(data) ? [...data] : data, dest.port, dest.host);
+    if (!pooled) {
+      sending.catch(this.sendFailed);
+      return;
+    }
+    // Not before the promise settles: dgram sends only after its address lookup (a nextTick even for
+    // an IP), and when the socket is busy (EAGAIN) libuv queues the send and reads the buffer later.
+    sending.then(
+      () => this.pool.give(pooled),
+      () => {
+        this.pool.give(pooled);
+        this.sendFailed();
+      },
+    );
   }
 
   /** the same as send: this transport adds nothing to a datagram */
@@ -118,6 +141,11 @@ export class UdpTransport implements Transport {
   close(): Promise<void> {
     this.closing ??= this.socket.close().catch(() => undefined);
     return this.closing;
+  }
+
+  private refuse(reason: 'closed' | 'tooLarge' | 'badAddr', pooled: Uint8Array | undefined): void {
+    if (pooled) this.pool.give(pooled);
+    this.drops.count(reason);
   }
 
   private receive(data: Buffer, from: Addr): void {

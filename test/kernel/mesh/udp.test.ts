@@ -13,6 +13,8 @@ import { UdpTransport } from '../../../src/mesh/transport/udp';
 import type { Addr } from '../../../src/mesh/transport/types';
 
 const LO = '127.0.0.1';
+/** the send-buffer pool of a transport that sent only its callers' own buffers */
+const UNUSED_POOL = { allocated: 0, reused: 0, oneOff: 0, doubleGives: 0, free: 0 };
 const open: UdpTransport[] = [];
 
 beforeAll(() => {
@@ -61,7 +63,7 @@ test('two transports exchange datagrams both ways; from is the sender address', 
   expect(new Set(atB.map((g) => g.data.toString()))).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `a${i}`)));
   expect(atB.every((g) => g.from === a.address)).toBe(true);
   expect(atA.every((g) => g.from === b.address)).toBe(true);
-  expect(a.stats).toEqual({ sent: 50, received: 50, dropped: {} });
+  expect(a.stats).toEqual({ sent: 50, received: 50, dropped: {}, sendBuffers: UNUSED_POOL });
 });
 
 test('sealed envelopes survive the trip and open on the other side', async () => {
@@ -84,7 +86,7 @@ test('oversized sends and bad addresses are counted, not thrown; a full-size dat
   a.send(b.address, Buffer.alloc(MAX_FRAME, 1));
   await until(() => atB.length === 1);
   expect(atB[0].data.length).toBe(MAX_FRAME);
-  expect(a.stats).toEqual({ sent: 1, received: 0, dropped: { badAddr: 1, tooLarge: 1 } });
+  expect(a.stats).toEqual({ sent: 1, received: 0, dropped: { badAddr: 1, tooLarge: 1 }, sendBuffers: UNUSED_POOL });
 });
 
 test('parts are sent as one datagram, their concatenation', async () => {
@@ -219,5 +221,90 @@ describe('GSO and GRO under the framing', () => {
     expect(got.map((m, i) => m.equals(sent[i]))).toEqual(sent.map(() => true));
     expect(Math.max(...reads)).toBeGreaterThan(1);
     expect(fb.drops.total).toBe(0);
+  });
+});
+
+describe('recycled send buffers', () => {
+  const S = 1472;
+  const pooled = (t: UdpTransport) => t.stats.sendBuffers!;
+
+  /** message k: its index, then bytes no other message has at those places */
+  function message(k: number, n: number): Buffer {
+    const m = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) m[i] = (i * 31 + k * 97 + (i >> 8) * k) & 255;
+    if (n >= 4) m.writeUInt32BE(k, 0);
+    return m;
+  }
+
+  // Bursts sent back to back in one tick, as the sleeve does: every send is still on its way
+  // (dgram sends after a nextTick, or later when the socket is busy) when the next message is
+  // laid out. A buffer back in the pool before its send completed would be overwritten by a later
+  // message, and arrive as that one.
+  test.each([undefined, S])('segment %s: bursts through FramedTransport arrive intact, and the pool reuses its buffers', async (segment) => {
+    const o = segment === undefined ? {} : { segment, gro: true };
+    const a = await UdpTransport.open({ host: LO, port: 0, ...o });
+    const b = await UdpTransport.open({ host: LO, port: 0, ...o });
+    open.push(a, b);
+    const fa = new FramedTransport(a, { ...o, now: Date.now });
+    const fb = new FramedTransport(b, { ...o, now: Date.now });
+    const got: Buffer[] = [];
+    fb.onReceive((m) => got.push(m));
+    const burst = 24;
+    const rounds = 10;
+    const sizes = [4096, 9000, 30_000, 50_000, 64_934, 65_400, 20_000, 5000];
+    const sent: Buffer[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < burst; i++) {
+        const m = message(sent.length, sizes[sent.length % sizes.length]);
+        sent.push(m);
+        fa.send(b.address, m);
+      }
+      // on a timeout, the checks below say what went wrong
+      if (!(await until(() => got.length >= sent.length).then(() => true, () => false))) break;
+    }
+    // Buffer.equals: jest's deep equality walks 64 KiB buffers byte by byte, for seconds
+    const byIndex = new Map(got.map((m) => [m.readUInt32BE(0), m]));
+    expect(sent.filter((m, k) => !byIndex.get(k)?.equals(m)).length).toBe(0);
+    expect(got.length).toBe(sent.length);
+    expect(fb.drops.total).toBe(0);
+    expect(a.stats.dropped).toEqual({});
+    // every buffer back once its send settled
+    await until(() => pooled(a).free === Math.min(pooled(a).allocated, 32));
+    const p = pooled(a);
+    // every message's first send is pooled (only a short GSO tail, under 4 KiB, is a one-off)
+    const sends = p.allocated + p.reused;
+    expect(sends).toBeGreaterThanOrEqual(sent.length);
+    expect(p.doubleGives).toBe(0);
+    // about a burst's worth allocated, the rest reused
+    expect(p.allocated).toBeLessThanOrEqual(2 * burst);
+    expect(p.reused).toBeGreaterThan(sends * 0.8);
+  });
+
+  test('a pooled buffer that is not sent (closed, bad address) goes back at once; one whose send fails, when it fails', async () => {
+    const a = await transport();
+    const buf = a.sendBuffer(10_000);
+    a.send('not an address', buf);
+    expect(pooled(a)).toMatchObject({ allocated: 1, free: 1 });
+    // no SO_BROADCAST: the send is refused
+    a.send('255.255.255.255:9', a.sendBuffer(10_000));
+    expect(pooled(a)).toMatchObject({ allocated: 1, reused: 1, free: 0 });
+    await until(() => a.stats.dropped.sendError === 1);
+    expect(pooled(a)).toMatchObject({ allocated: 1, reused: 1, free: 1 });
+    await a.close();
+    a.send(LO + ':9', a.sendBuffer(10_000));
+    expect(pooled(a)).toMatchObject({ allocated: 1, reused: 2, free: 1, doubleGives: 0 });
+    expect(a.stats.dropped).toEqual({ badAddr: 1, closed: 1, sendError: 1 });
+  });
+
+  test("parts and the caller's own buffers are never taken into the pool", async () => {
+    const a = await transport();
+    const b = await transport();
+    const atB = collect(b);
+    const pooledBuf = a.sendBuffer(8000);
+    a.send(b.address, [pooledBuf.subarray(0, 4000), pooledBuf.subarray(4000)]);
+    a.send(b.address, Buffer.alloc(8000, 1));
+    await until(() => atB.length === 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pooled(a)).toEqual({ ...UNUSED_POOL, allocated: 1 });
   });
 });

@@ -8,6 +8,8 @@
 import { FramedTransport } from '../../../../src/mesh/transport/framed';
 import { HEADER_BYTES, layout } from '../../../../src/mesh/transport/framing';
 import { MemoryNetwork, type MemoryNetworkOptions } from '../../../../src/mesh/transport/memory';
+import { SendBufferPool } from '../../../../src/mesh/transport/sendBuffers';
+import type { Transport } from '../../../../src/mesh/transport/types';
 import { FakeScheduler } from '../../../../src/util/scheduler';
 import { seededRandom } from '../../../../src/util/random';
 
@@ -134,4 +136,40 @@ test('a message whose chunks all come in one read, in order, skips reassembly; s
   expect(got).toEqual([44 * 1464 + 713]);
   expect(b.drops.get('reassemblyOverflow')).toBeGreaterThan(0);
   expect(new FramedTransport(net.transport('10.0.0.3:6783'), { now: () => 0 }).singleSendCapacity).toBe(65507 - HEADER_BYTES);
+});
+
+test("over a transport with sendBuffer(), every send buffer is one of the inner transport's, sent once", () => {
+  const s = new FakeScheduler(0);
+  const net = new MemoryNetwork(s);
+  const rawA = net.transport(A);
+  const pool = new SendBufferPool({ minPooled: 0 });
+  const sentBuffers: Uint8Array[] = [];
+  // the simulated network copies in send(), so a buffer may go back to the pool at once
+  const inner: Transport = {
+    address: rawA.address,
+    sendBuffer: (size) => pool.take(size),
+    send: (to, data) => {
+      expect(Array.isArray(data)).toBe(false);
+      const b = data as Uint8Array;
+      expect(pool.isLent(b)).toBe(true);
+      sentBuffers.push(b);
+      rawA.send(to, b);
+      pool.give(b);
+    },
+    sendRaw: (to, data) => rawA.sendRaw(to, data),
+    onReceive: (h) => rawA.onReceive(h),
+    close: () => rawA.close(),
+  };
+  const a = new FramedTransport(inner, { segment: 1472, now: () => s.now() });
+  const b = new FramedTransport(net.transport(B), { segment: 1472, now: () => s.now() });
+  const got: Buffer[] = [];
+  b.onReceive((m) => got.push(m));
+  const rand = seededRandom(3);
+  const sent = [1, 1464, 1465, 40_000, 65_400].map((n) => message(rand, n));
+  for (const m of sent) a.send(B, m);
+  s.advance(10);
+  expect(got.map((m, i) => m.equals(sent[i]))).toEqual(sent.map(() => true));
+  expect(sentBuffers.length).toBe(6); // 65,400 bytes take two sends over 1472
+  // layout takes a message's buffers before it sends any: the two-send one holds two at once
+  expect(pool.stats).toMatchObject({ allocated: 2, reused: 4, oneOff: 0, doubleGives: 0 });
 });

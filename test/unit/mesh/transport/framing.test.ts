@@ -647,6 +647,46 @@ describe('layout of a message in parts', () => {
   });
 });
 
+describe('layout with an allocator', () => {
+  const random = rng(13);
+
+  test('the same bytes as with the default, every send buffer from the allocator, every byte written', () => {
+    let checked = 0;
+    let chunked = 0;
+    for (const segment of [undefined, 100, S, 8972, MAX_UDP_PAYLOAD]) {
+      for (const n of [0, 1, 91, 92, 93, 1463, 1464, 1465, singleSendCapacity(S), singleSendCapacity(S) + 1, 20_000, 64_934, 65_400, MAX_WHOLE]) {
+        const data = randomBytesFrom(random, n);
+        let want: Buffer[];
+        try {
+          want = layout(data, 0x4242, segment);
+        } catch {
+          expect(() => layout(data, 0x4242, segment, () => fail('allocated for a message it refuses'))).toThrow(RangeError);
+          continue;
+        }
+        // views at an odd offset into junk: layout must write every byte, relative to the view
+        const given: Buffer[] = [];
+        const alloc = (size: number) => {
+          const b = Buffer.alloc(size + 3, 0xee).subarray(3);
+          given.push(b);
+          return b;
+        };
+        const got = layout([data.subarray(0, n >> 1), data.subarray(n >> 1)], 0x4242, segment, alloc);
+        expect(got).toHaveLength(want.length);
+        got.forEach((g, i) => {
+          expect(g).toBe(given[i]);
+          expect(g.equals(want[i]!)).toBe(true);
+        });
+        expect(given).toHaveLength(got.length);
+        checked++;
+        if (records(got[0]!)[0]!.count > 1 && got.length > 1) chunked++;
+      }
+    }
+    // the chunked path is among them, with messages that take more than one send
+    expect(checked).toBeGreaterThan(50);
+    expect(chunked).toBeGreaterThanOrEqual(5);
+  });
+});
+
 describe('joinWholeInPlace', () => {
   const random = rng(5);
 
