@@ -72,10 +72,12 @@ export class Sealer {
   }
 
   /**
-   * Writes nonce | ciphertext | tag for plaintext into out at offset,
-   * authenticating aad too; returns the bytes written (plaintext + SEAL_OVERHEAD).
+   * nonce | ciphertext | tag for plaintext, authenticating aad too (plaintext + SEAL_OVERHEAD
+   * bytes), as parts: the ciphertext as the cipher hands it out, never copied together here.
+   * Why parts: the mesh's framing copies them once into its send buffer; one buffer made here
+   * would be a second 64 KiB allocation and copy for every sealed sleeve datagram.
    */
-  sealInto(aad: Uint8Array, plaintext: Bytes, out: Buffer, offset: number): number {
+  seal(aad: Uint8Array, plaintext: Bytes): Buffer[] {
     const c = this.counter;
     if (c > LAST_COUNTER) throw new RangeError('nonce counter exhausted: refusing to reuse a nonce');
     this.counter = c + 1;
@@ -84,13 +86,12 @@ export class Sealer {
     n.writeUInt32BE(c >>> 0, 8);
     const cipher = createCipheriv(ALGORITHM, this.key, n, { authTagLength: TAG_BYTES });
     cipher.setAAD(aad, { plaintextLength: byteLength(plaintext) });
-    n.copy(out, offset);
-    let at = offset + NONCE_BYTES;
+    // the nonce as sent: its own copy, since this.nonce changes with the next seal
+    const out = [Buffer.from(n)];
     // parts are encrypted as one stream: the same ciphertext as their concatenation, without making it
-    for (const p of isParts(plaintext) ? plaintext : [plaintext]) at += cipher.update(p).copy(out, at);
-    at += cipher.final().copy(out, at);
-    at += cipher.getAuthTag().copy(out, at);
-    return at - offset;
+    for (const p of isParts(plaintext) ? plaintext : [plaintext]) out.push(cipher.update(p));
+    out.push(cipher.final(), cipher.getAuthTag());
+    return out;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { SEAL_OVERHEAD, type Opener, type Sealer } from './crypto';
 import { MessageType } from './messageTypes';
-import { byteLength, type Bytes, isParts } from './transport/bytes';
+import { type Bytes, isParts } from './transport/bytes';
 
 export const MAGIC = Buffer.from('WEFT', 'latin1');
 export const VERSION = 1;
@@ -58,9 +58,9 @@ const PEER_ID = /^[0-9a-f]{16}$/;
 const MAGIC_U32 = MAGIC.readUInt32BE(0);
 
 /**
- * Builds one frame, as parts for a transport that gathers them: clear, the header and
- * then the payload itself (its parts as given, never copied together); sealed, one
- * buffer (the ciphertext is written once, straight from the parts). Throws only for
+ * Builds one frame, as parts for a transport that gathers them: the header and then the
+ * payload itself (its parts as given, never copied together), or, sealed, the sealer's
+ * parts (nonce, ciphertext as the cipher made it, tag). Throws only for
  * programming errors (unknown type, bad sender id). A payload too big yields a frame
  * over MAX_FRAME, which transports refuse and count: check MAX_PAYLOAD_* when building
  * big payloads.
@@ -69,17 +69,14 @@ export function encodeEnvelope(e: EnvelopeInput): Uint8Array[] {
   if (!isKnownType(e.type)) throw new RangeError(`unknown message type ${e.type}`);
   if (typeof e.sender !== 'string' || !PEER_ID.test(e.sender)) throw new TypeError(`bad sender peer id ${JSON.stringify(e.sender)}`);
   const sealer = e.sealer;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + (sealer ? byteLength(e.payload) + SEAL_OVERHEAD : 0));
+  const out = Buffer.allocUnsafe(HEADER_BYTES);
   out.writeUInt32BE(MAGIC_U32, 0);
   out[4] = VERSION;
   out[5] = sealer ? Flag.Encrypted : 0;
   out[6] = e.type;
   out[7] = 0;
   out.write(e.sender, 8, 8, 'hex');
-  if (sealer) {
-    sealer.sealInto(out.subarray(0, HEADER_BYTES), e.payload, out, HEADER_BYTES);
-    return [out];
-  }
+  if (sealer) return [out, ...sealer.seal(out, e.payload)];
   return isParts(e.payload) ? [out, ...e.payload] : [out, e.payload];
 }
 
