@@ -205,6 +205,20 @@ static tap_t *get_tap(napi_env env, napi_value v) {
   return (tap_t *)p;
 }
 
+/* a call's arguments: exactly `want` slots filled (a TypeError naming `usage` when fewer), the first a tap handle */
+static tap_t *tap_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last(env, "napi_get_cb_info");
+    return NULL;
+  }
+  if (argc < want) {
+    napi_throw_type_error(env, "EINVAL", usage);
+    return NULL;
+  }
+  return get_tap(env, argv[0]);
+}
+
 static void tap_unref(tap_t *t) {
   if (--t->refs > 0) return;
   if (t->fd >= 0) close(t->fd);
@@ -556,14 +570,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "EINVAL", "weft-tap: start(handle, callback)");
-    return NULL;
-  }
-  tap_t *t = get_tap(env, argv[0]);
+  tap_t *t = tap_args(env, info, 2, argv, "weft-tap: start(handle, callback)");
   if (t == NULL) return NULL;
   napi_valuetype vt;
   CHECK(env, napi_typeof(env, argv[1], &vt));
@@ -622,14 +630,8 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "EINVAL", "weft-tap: write(handle, packed)");
-    return NULL;
-  }
-  tap_t *t = get_tap(env, argv[0]);
+  tap_t *t = tap_args(env, info, 2, argv, "weft-tap: write(handle, packed)");
   if (t == NULL) return NULL;
   bool is_buf = false;
   CHECK(env, napi_is_buffer(env, argv[1], &is_buf));
@@ -723,14 +725,8 @@ static napi_status set_count(napi_env env, napi_value obj, const char *key, uint
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "EINVAL", "weft-tap: stats(handle)");
-    return NULL;
-  }
-  tap_t *t = get_tap(env, argv[0]);
+  tap_t *t = tap_args(env, info, 1, argv, "weft-tap: stats(handle)");
   if (t == NULL) return NULL;
   napi_value o;
   CHECK(env, napi_create_object(env, &o));
@@ -746,14 +742,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_recycle(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "EINVAL", "weft-tap: recycle(handle)");
-    return NULL;
-  }
-  tap_t *t = get_tap(env, argv[0]);
+  tap_t *t = tap_args(env, info, 1, argv, "weft-tap: recycle(handle)");
   if (t == NULL) return NULL;
   if (t->fd < 0) return NULL;
   pthread_mutex_lock(&t->ring_lock);
@@ -766,14 +756,8 @@ static napi_value js_recycle(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "EINVAL", "weft-tap: close(handle)");
-    return NULL;
-  }
-  tap_t *t = get_tap(env, argv[0]);
+  tap_t *t = tap_args(env, info, 1, argv, "weft-tap: close(handle)");
   if (t == NULL) return NULL;
   tap_close(env, t);
   return NULL;

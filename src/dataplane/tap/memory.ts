@@ -11,7 +11,8 @@
  * Like the native reader it takes batches back only at recycle(): then it overwrites
  * every batch delivered so far with POISON, so a caller that recycles while it still
  * holds a view reads garbage in a test too; and a batch delivered while the caller
- * holds TAP_RING_SLOTS of them counts as a one-off, as the native reader's would.
+ * holds TAP_RING_SLOTS of them counts as a one-off (where the native reader would
+ * allocate one, or wait for a caller that recycles: inject() cannot wait).
  *
  * With { vnetHdr: VNET_HDR_BYTES } it plays a TAP with virtio-net headers: frames
  * injected and written include the header (give it yourself: withVnetHdr), and the
