@@ -264,9 +264,11 @@ static batch_t *ring_take(tap_t *t) {
   return b;
 }
 
+/* a slot free again, for a reader that may be waiting for one */
 static void ring_put(tap_t *t, int slot) {
   pthread_mutex_lock(&t->ring_lock);
   t->ring_free[t->ring_nfree++] = slot;
+  pthread_cond_signal(&t->ring_freed);
   pthread_mutex_unlock(&t->ring_lock);
 }
 
@@ -405,7 +407,10 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   atomic_fetch_add(&t->batches, 1);
   napi_value buf, count, length, argv[3], undef;
   if (ring) {
-    if (napi_get_reference_value(env, t->ring_refs[b->slot], &buf) != napi_ok || buf == NULL) return;
+    if (napi_get_reference_value(env, t->ring_refs[b->slot], &buf) != napi_ok || buf == NULL) {
+      ring_put(t, b->slot); /* not delivered: the reader may have it again */
+      return;
+    }
     t->ring_held[t->ring_nheld++] = b->slot;
   } else if (napi_create_external_buffer(env, b->len, b->data, free_batch, b, &buf) != napi_ok) {
     free(b);
