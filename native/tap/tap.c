@@ -751,11 +751,8 @@ static napi_value js_recycle(napi_env env, napi_callback_info info) {
   tap_t *t = tap_args(env, info, 1, argv, "weft-tap: recycle(handle)");
   if (t == NULL) return NULL;
   if (t->fd < 0) return NULL;
-  pthread_mutex_lock(&t->ring_lock);
-  for (int i = 0; i < t->ring_nheld; i++) t->ring_free[t->ring_nfree++] = t->ring_held[i];
   atomic_store(&t->recycling, 1);
-  pthread_cond_signal(&t->ring_freed);
-  pthread_mutex_unlock(&t->ring_lock);
+  for (int i = 0; i < t->ring_nheld; i++) ring_put(t, t->ring_held[i]);
   t->ring_nheld = 0;
   return NULL;
 }
