@@ -9,7 +9,7 @@
 # (scripts/image context puts one there, filled from package-lock.json on a machine
 # that reaches the registry), `npm ci` runs with --offline against it and nothing is
 # fetched. Without it, npm uses the registry as usual. Either way node-gyp compiles
-# the native modules (better-sqlite3, native/tap, node-netlink's helpers) against
+# the native modules (better-sqlite3, native/tap, native/aead, node-netlink's helpers) against
 # the Node.js headers the base image ships in /usr/local/include/node (npm_config_nodedir:
 # node-gyp would download them otherwise), on every core (JOBS=max).
 
@@ -23,6 +23,7 @@ WORKDIR /app
 RUN for t in node npm python3 make g++; do command -v "$t" >/dev/null || { echo "build image lacks $t" >&2; exit 1; }; done
 COPY package.json package-lock.json ./
 COPY native/tap ./native/tap
+COPY native/aead ./native/aead
 # The optional offline cache. The wildcard matches nothing when .npm-offline is
 # absent, and COPY accepts that only beside a source that exists, hence package.json
 # (a directory's contents land in the destination: /tmp/npm-offline/_cacache).
@@ -34,7 +35,7 @@ RUN set -eu; \
     npm ci --no-audit --no-fund "$@"
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# then production dependencies only (--ignore-scripts: prune would rebuild native/tap,
+# then production dependencies only (--ignore-scripts: prune would rebuild native/tap and native/aead,
 # already built), without the compilers' leftovers (sources, objects)
 RUN set -eu; \
     npm run build; \
@@ -42,8 +43,8 @@ RUN set -eu; \
     npm prune --omit=dev --ignore-scripts --no-audit --no-fund "$@"; \
     cd node_modules/better-sqlite3 && rm -rf deps src build/Release/obj.target build/Release/obj build/Release/.deps \
         build/Release/sqlite3.a build/Release/test_extension.node && cd /app; \
-    find native/tap/build -mindepth 1 -maxdepth 2 ! -path native/tap/build/Release ! -name '*.node' -exec rm -rf {} +; \
-    node -e 'require("better-sqlite3"); require("weft-tap")'
+    for a in tap aead; do find native/$a/build -mindepth 1 -maxdepth 2 ! -path native/$a/build/Release ! -name '*.node' -exec rm -rf {} +; done; \
+    node -e 'require("better-sqlite3"); require("weft-tap"); require("weft-aead")'
 
 # ---- run: Node.js, dist, production node_modules, bin/weft, iptables ----
 FROM ${RUN_IMAGE}
@@ -54,6 +55,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/native/tap ./native/tap
+COPY --from=build /app/native/aead ./native/aead
 COPY --from=build /app/dist ./dist
 COPY bin/weft ./bin/weft
 COPY scripts/image-entrypoint /usr/local/bin/weft-entrypoint

@@ -22,7 +22,7 @@ say() { echo "weft-provision($WEFT_NAME): $*"; }
 # --- Debian packages: Docker 20.10 (docker.io; apparmor, a recommended package,
 # because Debian's kernel has AppArmor on and dockerd then needs apparmor_parser),
 # what weft calls and the lab image needs, build tools for the native modules
-# (better-sqlite3, native/tap)
+# (better-sqlite3, native/tap, native/aead)
 say "Debian packages"
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends \

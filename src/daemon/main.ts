@@ -85,7 +85,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   if (socket.offload.errors.length) log.warn({ errors: socket.offload.errors }, 'UDP offload refused: large mesh messages are IP-fragmented');
   const transport = new FramedTransport(socket, { ...(socket.offload.segment !== undefined ? { segment: socket.offload.segment } : {}), now: clock.now });
   const mesh = new Mesh(self, transport, clock, { nickname: config.nickname, advertise, ...DEFAULT_MESH_TIMES, fastdp },
-    key ? { sealer: new Sealer(key), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
+    key ? { sealer: new Sealer(key, self), opener: new Opener(key) } : undefined, seededRandom(Date.now() ^ process.pid), log.child({ c: 'mesh' }));
   for (const [, seg] of store.all('peers')) mesh.peersChannel.restore(seg);
   /** what the mesh, its framing and its socket dropped, by reason */
   const allDrops = () => DropCounter.sum([mesh.drops, transport.drops, socket.drops]);

@@ -1,9 +1,14 @@
 /**
- * Mesh encryption: a key derived from the shared password, ChaCha20-Poly1305
- * per frame, nonces that never repeat within a process, and replay refusal on
- * the receiving side. The exact wire layout is in docs/mesh-protocol.md.
+ * Mesh encryption: a key derived from the shared password, a key of its own for
+ * every sender boot derived from that, ChaCha20-Poly1305 per frame, nonces that
+ * never repeat within a boot, and replay refusal on the receiving side. The
+ * exact wire layout is in docs/mesh-protocol.md. The cipher is OpenSSL's,
+ * through the weft-aead addon (aeadAddon.ts), which seals into one buffer and
+ * opens in place.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
+import { hkdfSync, randomBytes, scryptSync } from 'node:crypto';
+import { type AeadAddon, type AeadHandle, loadAeadAddon } from './aeadAddon';
+import { isPeerId, type PeerId } from './peerId';
 import { ReplayTable } from './replayWindow';
 import { byteLength, type Bytes, isParts } from './transport/bytes';
 
@@ -26,7 +31,6 @@ export const LAST_COUNTER = Number.MAX_SAFE_INTEGER;
  */
 export const KDF = { salt: 'weft mesh v1', N: 2 ** 15, r: 8, p: 1 } as const;
 
-const ALGORITHM = 'chacha20-poly1305';
 const TWO_32 = 2 ** 32;
 
 export function deriveKey(password: string): Buffer {
@@ -35,9 +39,30 @@ export function deriveKey(password: string): Buffer {
   return scryptSync(password.normalize('NFC'), KDF.salt, KEY_BYTES, { N: KDF.N, r: KDF.r, p: KDF.p, maxmem: 64 * 1024 * 1024 });
 }
 
-function secretKey(key: Buffer): KeyObject {
+/** HKDF's salt for boot keys (see bootKey) */
+export const BOOT_KEY_SALT = 'weft mesh v2 boot key';
+
+function checkKey(key: Buffer): void {
   if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new TypeError(`a mesh key is ${KEY_BYTES} bytes`);
-  return createSecretKey(key);
+}
+
+/**
+ * The key one sender boot seals with: HKDF-SHA256 of the mesh key, info = sender id (8 bytes) | epoch
+ * (4 bytes, big-endian). Why: every peer derives the same mesh key from the password, and a nonce is
+ * unique only within one boot (its random epoch and its counter). With one key for all, two boots
+ * anywhere in the mesh that drew the same epoch would seal different frames under the same key and
+ * nonce, which gives away both plaintexts' XOR and lets their MAC key be forged; by the birthday bound
+ * that is about one chance in 26 for a mesh that sees 18,000 boots (50 hosts restarted daily for a
+ * year). With a key per boot, a nonce repeats only if one host draws the same epoch twice.
+ */
+export function bootKey(key: Buffer, sender: PeerId, epoch: number): Buffer {
+  checkKey(key);
+  if (!isPeerId(sender)) throw new TypeError(`bad sender peer id ${JSON.stringify(sender)}`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch >= TWO_32) throw new RangeError('epoch must be a u32');
+  const info = Buffer.alloc(12);
+  info.write(sender, 0, 8, 'hex');
+  info.writeUInt32BE(epoch, 8);
+  return Buffer.from(hkdfSync('sha256', key, BOOT_KEY_SALT, info, KEY_BYTES));
 }
 
 export interface SealerOptions {
@@ -48,19 +73,27 @@ export interface SealerOptions {
 }
 
 /**
- * Seals frames for one process. Nonce = epoch (4 random bytes, fixed for the
- * Sealer's life) + 8-byte big-endian counter; one Sealer per key per process.
+ * Seals one peer's frames for one process (a boot). Nonce = epoch (4 random bytes, fixed for the
+ * Sealer's life) + 8-byte big-endian counter, under the boot's own key (bootKey); one Sealer
+ * per process.
  */
 export class Sealer {
   readonly epoch: number;
-  private readonly key: KeyObject;
+  private readonly aead: AeadAddon;
+  private readonly handle: AeadHandle;
   private counter: number;
   private readonly nonce = Buffer.alloc(NONCE_BYTES);
 
-  constructor(key: Buffer, o: SealerOptions = {}) {
-    this.key = secretKey(key);
+  /** key: the mesh key (deriveKey); sender: the peer whose frames these are (the id in their header) */
+  constructor(
+    key: Buffer,
+    readonly sender: PeerId,
+    o: SealerOptions = {},
+  ) {
     this.epoch = o.epoch ?? randomBytes(4).readUInt32BE(0);
-    if (!Number.isInteger(this.epoch) || this.epoch < 0 || this.epoch >= TWO_32) throw new RangeError('epoch must be a u32');
+    const k = bootKey(key, sender, this.epoch);
+    this.aead = loadAeadAddon();
+    this.handle = this.aead.context(k);
     this.counter = o.firstCounter ?? 0;
     if (!Number.isSafeInteger(this.counter) || this.counter < 0) throw new RangeError('firstCounter must be a non-negative safe integer');
     this.nonce.writeUInt32BE(this.epoch, 0);
@@ -72,25 +105,25 @@ export class Sealer {
   }
 
   /**
-   * nonce | ciphertext | tag for plaintext, authenticating aad too (plaintext + SEAL_OVERHEAD
-   * bytes), as parts: the ciphertext as the cipher hands it out, never copied together here.
-   * Why parts: the mesh's framing copies them once into its send buffer; one buffer made here
-   * would be a second 64 KiB allocation and copy for every sealed sleeve datagram.
+   * nonce | ciphertext | tag for plaintext (plaintext + SEAL_OVERHEAD bytes), authenticating aad
+   * too. Parts are encrypted as one stream, straight from where they lie: the same ciphertext as
+   * their concatenation, without making it. Written at the start of `into` when it is given and
+   * has room (a view of it is returned), else into a new buffer: a caller that sends from one
+   * reused buffer spares the allocation and the fresh pages the cipher would fault in for every
+   * 64 KiB sleeve message.
    */
-  seal(aad: Uint8Array, plaintext: Bytes): Buffer[] {
+  seal(aad: Uint8Array, plaintext: Bytes, into?: Buffer): Buffer {
     const c = this.counter;
     if (c > LAST_COUNTER) throw new RangeError('nonce counter exhausted: refusing to reuse a nonce');
     this.counter = c + 1;
     const n = this.nonce;
     n.writeUInt32BE(Math.floor(c / TWO_32), 4);
     n.writeUInt32BE(c >>> 0, 8);
-    const cipher = createCipheriv(ALGORITHM, this.key, n, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad, { plaintextLength: byteLength(plaintext) });
-    // the nonce as sent: its own copy, since this.nonce changes with the next seal
-    const out = [Buffer.from(n)];
-    // parts are encrypted as one stream: the same ciphertext as their concatenation, without making it
-    for (const p of isParts(plaintext) ? plaintext : [plaintext]) out.push(cipher.update(p));
-    out.push(cipher.final(), cipher.getAuthTag());
+    const size = byteLength(plaintext) + SEAL_OVERHEAD;
+    // allocUnsafe: every byte is written below (nonce, ciphertext, tag)
+    const out = into && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
+    n.copy(out, 0);
+    this.aead.seal(this.handle, n, aad, isParts(plaintext) ? plaintext : [plaintext], out, NONCE_BYTES);
     return out;
   }
 }
@@ -104,12 +137,23 @@ export interface OpenerOptions {
 
 /** Verifies and decrypts frames from every peer, refusing replays. */
 export class Opener {
-  private readonly key: KeyObject;
-  private readonly replay: ReplayTable;
+  private readonly aead: AeadAddon;
+  /** per sender boot: its replay window, and its key's cipher context (made once it authenticated a frame) */
+  private readonly replay: ReplayTable<AeadHandle>;
+  /**
+   * re-keyed for each frame of a boot not seen yet: frames anyone can forge then cost a key
+   * derivation but never a context, which is native memory V8 does not see
+   */
+  private readonly trial: AeadHandle;
 
-  constructor(key: Buffer, o: OpenerOptions = {}) {
-    this.key = secretKey(key);
+  constructor(
+    private readonly key: Buffer,
+    o: OpenerOptions = {},
+  ) {
+    checkKey(key);
+    this.aead = loadAeadAddon();
     this.replay = new ReplayTable(o.maxTracked ?? 4096);
+    this.trial = this.aead.context(key);
   }
 
   /** sender boots currently tracked */
@@ -120,6 +164,8 @@ export class Opener {
   /**
    * Opens sealed = nonce | ciphertext | tag from sender (its peer id), with aad
    * the authenticated header. Returns the plaintext or why it was refused; never throws.
+   * Decrypts in place: the plaintext is a view of sealed, and a frame refused as
+   * authFailed is left overwritten (a received datagram is its reader's own to change).
    */
   open(aad: Uint8Array, sender: string, sealed: Buffer): Buffer | OpenFailure {
     if (sealed.length < SEAL_OVERHEAD) return 'tooShort';
@@ -129,21 +175,27 @@ export class Opener {
     const beyond = hi > 0x1fffff;
     const c = hi * TWO_32 + sealed.readUInt32BE(8);
     const windowKey = sender + ':' + epoch;
-    const w = this.replay.peek(windowKey);
-    if (w && !beyond && !w.check(c)) return 'replay';
+    const boot = this.replay.peek(windowKey);
+    if (boot && !beyond && !boot.window.check(c)) return 'replay';
     const tagAt = sealed.length - TAG_BYTES;
-    let plain: Buffer;
+    let verified = false;
+    let handle = boot?.session;
     try {
-      const d = createDecipheriv(ALGORITHM, this.key, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
-      d.setAAD(aad, { plaintextLength: tagAt - NONCE_BYTES });
-      d.setAuthTag(sealed.subarray(tagAt));
-      plain = d.update(sealed.subarray(NONCE_BYTES, tagAt));
-      d.final(); // throws when the tag does not verify
+      let k: Buffer | undefined;
+      if (!handle) {
+        k = bootKey(this.key, sender, epoch);
+        this.aead.rekey(this.trial, k);
+      }
+      verified = this.aead.open(handle ?? this.trial, sealed.subarray(0, NONCE_BYTES), aad, sealed, NONCE_BYTES, sealed.length);
+      // a boot's first authentic frame: a context of its own, kept with its window
+      if (verified && !beyond && k) handle = this.aead.context(k);
     } catch {
-      return 'authFailed';
+      // a sender that is no peer id, or OpenSSL failing inside: still a frame not to trust
+      verified = false;
     }
-    if (beyond) return 'replay';
-    this.replay.mark(windowKey, c);
-    return plain;
+    if (!verified) return 'authFailed';
+    if (beyond || !handle) return 'replay';
+    this.replay.mark(windowKey, c, handle);
+    return sealed.subarray(NONCE_BYTES, tagAt);
   }
 }

@@ -9,9 +9,10 @@ import { MessageType } from './messageTypes';
 import { type Bytes, isParts } from './transport/bytes';
 
 export const MAGIC = Buffer.from('WEFT', 'latin1');
-export const VERSION = 1;
-export const MIN_VERSION = 1;
-export const MAX_VERSION = 1;
+/** 2: sealed frames under a key per sender boot (crypto.ts, bootKey); 1 sealed every frame under the mesh key */
+export const VERSION = 2;
+export const MIN_VERSION = 2;
+export const MAX_VERSION = 2;
 export const HEADER_BYTES = 16;
 /** largest datagram sent or accepted, header included */
 export const MAX_FRAME = 65000;
@@ -45,6 +46,8 @@ export interface EnvelopeInput {
   payload: Bytes;
   /** seals the payload when present */
   sealer?: Sealer;
+  /** where the sealed payload is written when it fits (see Sealer.seal); the frame is a view of it */
+  sealInto?: Buffer;
 }
 
 const knownTypes = new Uint8Array(256);
@@ -60,7 +63,7 @@ const MAGIC_U32 = MAGIC.readUInt32BE(0);
 /**
  * Builds one frame, as parts for a transport that gathers them: the header and then the
  * payload itself (its parts as given, never copied together), or, sealed, the sealer's
- * parts (nonce, ciphertext as the cipher made it, tag). Throws only for
+ * one buffer (nonce, ciphertext, tag). Throws only for
  * programming errors (unknown type, bad sender id). A payload too big yields a frame
  * over MAX_FRAME, which transports refuse and count: check MAX_PAYLOAD_* when building
  * big payloads.
@@ -69,6 +72,8 @@ export function encodeEnvelope(e: EnvelopeInput): Uint8Array[] {
   if (!isKnownType(e.type)) throw new RangeError(`unknown message type ${e.type}`);
   if (typeof e.sender !== 'string' || !PEER_ID.test(e.sender)) throw new TypeError(`bad sender peer id ${JSON.stringify(e.sender)}`);
   const sealer = e.sealer;
+  // the receiver opens under the key of the sender the header names
+  if (sealer && sealer.sender !== e.sender) throw new TypeError(`the sealer is peer ${sealer.sender}'s, the frame's sender ${e.sender}`);
   const out = Buffer.allocUnsafe(HEADER_BYTES);
   out.writeUInt32BE(MAGIC_U32, 0);
   out[4] = VERSION;
@@ -76,13 +81,13 @@ export function encodeEnvelope(e: EnvelopeInput): Uint8Array[] {
   out[6] = e.type;
   out[7] = 0;
   out.write(e.sender, 8, 8, 'hex');
-  if (sealer) return [out, ...sealer.seal(out, e.payload)];
+  if (sealer) return [out, sealer.seal(out, e.payload, e.sealInto)];
   return isParts(e.payload) ? [out, ...e.payload] : [out, e.payload];
 }
 
 /**
- * Parses and, with an opener, authenticates one frame. A clear payload is a
- * view into buf (no copy). Never throws.
+ * Parses and, with an opener, authenticates one frame. The payload is a view
+ * into buf (no copy); a sealed one is decrypted in place, so buf is changed. Never throws.
  */
 export function decodeEnvelope(buf: Buffer, opener?: Opener): Envelope {
   const n = buf.length;

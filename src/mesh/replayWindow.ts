@@ -56,8 +56,8 @@ export class ReplayWindow {
  * evicted boot's old frames would be accepted again, which is why the bound is
  * far above any real mesh size.
  */
-export class ReplayTable {
-  private readonly windows = new Map<string, ReplayWindow>();
+export class ReplayTable<S> {
+  private readonly windows = new Map<string, { readonly window: ReplayWindow; readonly session: S }>();
 
   constructor(readonly maxTracked = 4096) {
     if (!(maxTracked >= 1)) throw new RangeError('maxTracked must be at least 1');
@@ -67,22 +67,25 @@ export class ReplayTable {
     return this.windows.size;
   }
 
-  /** the window for key without touching recency, or undefined */
-  peek(key: string): ReplayWindow | undefined {
+  /** the window for key and what was kept with it, without touching recency; or undefined */
+  peek(key: string): { readonly window: ReplayWindow; readonly session: S } | undefined {
     return this.windows.get(key);
   }
 
-  /** marks counter c for key, creating the window and evicting the oldest as needed */
-  mark(key: string, c: number): void {
-    let w = this.windows.get(key);
-    if (w) {
+  /**
+   * marks counter c for key, creating the window (kept with session: what the caller needs per sender
+   * boot) and evicting the oldest as needed; an existing window keeps the session it was made with
+   */
+  mark(key: string, c: number, session: S): void {
+    let e = this.windows.get(key);
+    if (e) {
       // Map keeps insertion order: re-inserting moves the key to the young end
       this.windows.delete(key);
     } else {
-      w = new ReplayWindow();
+      e = { window: new ReplayWindow(), session };
       if (this.windows.size >= this.maxTracked) this.windows.delete(this.windows.keys().next().value!);
     }
-    this.windows.set(key, w);
-    w.mark(c);
+    this.windows.set(key, e);
+    e.window.mark(c);
   }
 }

@@ -6,8 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
-import { type Opener, type Sealer } from './crypto';
-import { decodeEnvelope, encodeEnvelope } from './envelope';
+import { type Opener, SEAL_OVERHEAD, type Sealer } from './crypto';
+import { decodeEnvelope, encodeEnvelope, MAX_PAYLOAD_SEALED } from './envelope';
 import { ChannelId } from './gossip/channel';
 import { GossipEngine } from './gossip/engine';
 import { SegmentChannel } from './gossip/segments';
@@ -47,6 +47,8 @@ export interface MeshCrypto {
 
 export class Mesh implements Link {
   readonly drops = new DropCounter();
+  /** every sealed payload is written here when the transport copies on send (see sendTo) */
+  private readonly sealScratch: Buffer | undefined;
   readonly membership: Membership;
   readonly gossip: GossipEngine;
   readonly rpc: Rpc;
@@ -67,6 +69,8 @@ export class Mesh implements Link {
     random: () => number,
     private readonly log?: Logger,
   ) {
+    // a transport that copies on send lets every sealed frame be written into one buffer
+    this.sealScratch = crypto && transport.copiesOnSend ? Buffer.allocUnsafe(MAX_PAYLOAD_SEALED + SEAL_OVERHEAD) : undefined;
     this.membership = new Membership(self, o);
     this.gossip = new GossipEngine(this, scheduler, random, this.drops, o);
     this.rpc = new Rpc(this, scheduler, this.drops);
@@ -140,7 +144,8 @@ export class Mesh implements Link {
 
   private sendTo(addr: Addr, type: number, payload: Bytes): void {
     // parts: the transport's framing copies header and payload into its records in one pass
-    const frame = encodeEnvelope({ type, sender: this.self, payload, ...(this.crypto ? { sealer: this.crypto.sealer } : {}) });
+    const c = this.crypto;
+    const frame = encodeEnvelope(c ? { type, sender: this.self, payload, sealer: c.sealer, sealInto: this.sealScratch } : { type, sender: this.self, payload });
     this.traffic.framesOut++;
     this.traffic.bytesOut += byteLength(frame);
     this.transport.send(addr, frame.length === 1 ? frame[0]! : frame);

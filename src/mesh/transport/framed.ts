@@ -37,6 +37,8 @@ export type FramedDropReason = 'tooLarge' | 'badFrame' | 'handlerError' | Reasse
 
 export class FramedTransport implements Transport {
   readonly drops = new DropCounter<FramedDropReason>();
+  /** layout() copies every message into records of its own before send() returns */
+  readonly copiesOnSend = true;
   private handler: ReceiveHandler | undefined;
   private readonly reassembler: Reassembler;
   private msgId = 0;

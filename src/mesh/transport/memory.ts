@@ -54,6 +54,9 @@ class MemoryTransport implements Transport {
     private readonly net: MemoryNetwork,
   ) {}
 
+  /** the network copies what it carries before route() returns, as the wire would */
+  readonly copiesOnSend = true;
+
   send(to: Addr, data: Bytes): void {
     this.net.route(this, to, joined(data));
   }

@@ -20,6 +20,11 @@ export interface Transport {
    */
   send(to: Addr, data: Bytes): void;
   /**
+   * true when send() has copied data before it returns (the caller may then reuse it at once), as a
+   * transport that frames its messages into buffers of its own does; absent or false: see send()
+   */
+  readonly copiesOnSend?: boolean;
+  /**
    * A buffer of exactly `size` bytes (contents unspecified) that this transport takes back once the
    * datagram has left: write the whole datagram into it and pass it to send() exactly once, unchanged
    * afterwards. Optional: only transports that recycle send buffers have it.

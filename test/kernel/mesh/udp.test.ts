@@ -72,7 +72,7 @@ test('sealed envelopes survive the trip and open on the other side', async () =>
   const b = await transport();
   const atB = collect(b);
   const payload = Buffer.alloc(1400, 0x5a);
-  a.send(b.address, encodeEnvelope({ type: MessageType.Gossip, sender: '00000000000000aa', payload, sealer: new Sealer(key) }));
+  a.send(b.address, encodeEnvelope({ type: MessageType.Gossip, sender: '00000000000000aa', payload, sealer: new Sealer(key, '00000000000000aa') }));
   await until(() => atB.length === 1);
   expect(decodeEnvelope(atB[0].data, new Opener(key))).toEqual({ ok: true, type: MessageType.Gossip, sender: '00000000000000aa', payload });
 });

@@ -9,10 +9,10 @@ export const addrOf = (i: number) => `10.0.${(i >> 8) & 255}.${(i & 255) + 1}:67
 export const idOf = (i: number) => (i + 1).toString(16).padStart(16, '0');
 
 const keys = new Map<string, Buffer>();
-export function cryptoFor(password: string): MeshCrypto {
+export function cryptoFor(password: string, id: string): MeshCrypto {
   let key = keys.get(password);
   if (!key) keys.set(password, (key = deriveKey(password)));
-  return { sealer: new Sealer(key), opener: new Opener(key) };
+  return { sealer: new Sealer(key, id), opener: new Opener(key) };
 }
 
 export interface Sim {
@@ -32,7 +32,7 @@ export function simulate(netOptions: MemoryNetworkOptions = {}, times: Partial<t
     net,
     meshes,
     add(i, password) {
-      const m = new Mesh(idOf(i), net.transport(addrOf(i)), scheduler, { nickname: `p${i}`, advertise: addrOf(i), ...DEFAULT_MESH_TIMES, ...times }, password ? cryptoFor(password) : undefined, seededRandom(i + 1));
+      const m = new Mesh(idOf(i), net.transport(addrOf(i)), scheduler, { nickname: `p${i}`, advertise: addrOf(i), ...DEFAULT_MESH_TIMES, ...times }, password ? cryptoFor(password, idOf(i)) : undefined, seededRandom(i + 1));
       meshes[i] = m;
       m.start();
       return m;

@@ -81,17 +81,18 @@ test('random walks (reordering, duplicates, jumps) match the model over 200,000 
 });
 
 test('ReplayTable keeps at most maxTracked windows, evicting the least recently used', () => {
-  const t = new ReplayTable(3);
-  t.mark('a', 1);
-  t.mark('b', 1);
-  t.mark('c', 1);
-  t.mark('a', 2); // a is now the youngest
-  t.mark('d', 1); // evicts b
+  const t = new ReplayTable<string>(3);
+  t.mark('a', 1, 'session a');
+  t.mark('b', 1, 'session b');
+  t.mark('c', 1, 'session c');
+  t.mark('a', 2, 'ignored: a has its window'); // a is now the youngest
+  t.mark('d', 1, 'session d'); // evicts b
   expect(t.size).toBe(3);
   expect(t.peek('b')).toBeUndefined();
-  expect(t.peek('a')?.highest).toBe(2);
+  expect(t.peek('a')?.window.highest).toBe(2);
+  expect(t.peek('a')?.session).toBe('session a');
   expect(t.peek('c')).toBeDefined();
-  for (let i = 0; i < 10_000; i++) t.mark(`flood${i}`, 0);
+  for (let i = 0; i < 10_000; i++) t.mark(`flood${i}`, 0, 'flood');
   expect(t.size).toBe(3);
   expect(() => new ReplayTable(0)).toThrow(RangeError);
 });

@@ -173,3 +173,19 @@ test("over a transport with sendBuffer(), every send buffer is one of the inner 
   // layout takes a message's buffers before it sends any: the two-send one holds two at once
   expect(pool.stats).toMatchObject({ allocated: 2, reused: 4, oneOff: 0, doubleGives: 0 });
 });
+
+test.each([undefined, 1472])('segment %s: copiesOnSend holds: a message overwritten once send() returns still arrives as it was', (segment) => {
+  const { s, a, atB } = pair(segment);
+  expect(a.copiesOnSend).toBe(true);
+  const scratch = message(seededRandom(5), 30_000);
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 5; i++) {
+    scratch.fill(i, 0, 100);
+    sent.push(Buffer.from(scratch));
+    a.send(B, [scratch.subarray(0, 10), scratch.subarray(10)]);
+  }
+  scratch.fill(0xee);
+  s.advance(10);
+  expect(atB.length).toBe(5);
+  expect(atB.every((m, i) => m.equals(sent[i]))).toBe(true);
+});
