@@ -105,6 +105,7 @@ export class Sleeve {
     this.detach(vni);
     this.nets.set(vni, { tap, routes: EMPTY });
     tap.start((packed) => this.fromTap(vni, packed));
+    tap.recycle(); // flush recycles: said now, so the reader waits for a slot from the first burst on
   }
 
   detach(vni: number): void {

@@ -20,7 +20,9 @@
  * mark-compact every 50-100 ms. Until recycle(), a packed Buffer (and any view
  * of it) is the caller's. A caller that recycles and holds all of them is behind:
  * the reader waits (backpressure, as above); a caller that never recycles gets a
- * new allocation for every batch once the ring is used up.
+ * new allocation for every batch once the ring is used up. The reader learns that
+ * its caller recycles from the first recycle(): one right after start() says so
+ * before any batch, or a reader faster than JS may use up the ring on the first burst.
  *
  * With virtio-net headers (openTap's default, what the sleeve uses) every frame, read
  * or written, is a 10-byte struct virtio_net_hdr followed by the Ethernet frame, and the
