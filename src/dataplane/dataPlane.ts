@@ -116,6 +116,7 @@ export class DataPlane {
       drops: d.drops,
       budget: d.sleeveBudget,
       ...(d.sleeveDefer ? { defer: d.sleeveDefer } : {}),
+      onSendError: (err) => d.log.error({ err }, 'sleeve: sending to a peer failed; its frames are dropped and counted (sleeveSendFailed)'),
     });
     this.prober = new FastdpProber({
       self: d.self,

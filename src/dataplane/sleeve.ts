@@ -63,6 +63,11 @@ export interface SleeveOptions {
    * coalesce; a lone frame waits only for the end of the turn.
    */
   defer?: (flush: () => void) => void;
+  /**
+   * told when sending to a next hop starts to fail (its first failure after a success, so a lasting
+   * fault is told once); every datagram that fails is a counted drop, sleeveSendFailed, by its frames
+   */
+  onSendError?: (err: unknown) => void;
 }
 
 export interface PeerTraffic {
@@ -85,6 +90,8 @@ export class Sleeve {
   /** per VNI, per destination: the datagrams being filled (all but the last of a list are full) */
   private readonly pending = new Map<number, Map<PeerId, PackBuilder[]>>();
   private flushQueued = false;
+  /** next hops whose last send threw (see SleeveOptions.onSendError) */
+  private readonly failingTo = new Set<PeerId>();
   private readonly flush = () => {
     this.flushQueued = false;
     for (const [vni, dests] of this.pending) {
@@ -216,11 +223,22 @@ export class Sleeve {
     }
     const t = this.trafficOf(dest);
     for (const b of builders) {
-      if (b.count === 0) continue;
-      t.framesOut += b.count;
-      t.bytesOut += b.bytes;
+      const { count, bytes } = b; // read first: taking the parts spends the builder
+      if (count === 0) continue;
       const h = { hops: 0, origin: this.o.self, dest, vni };
-      this.o.send(next, b.takeDatagramParts(h));
+      try {
+        this.o.send(next, b.takeDatagramParts(h));
+      } catch (err) {
+        // runs from the TAP's reader and the deferred flush, where a throw would end the daemon:
+        // a send that throws (a bug, the cipher failing) costs its datagram, and the rest still go
+        this.o.drops.count('sleeveSendFailed', count);
+        if (!this.failingTo.has(next)) this.o.onSendError?.(err);
+        this.failingTo.add(next);
+        continue;
+      }
+      if (this.failingTo.size) this.failingTo.delete(next);
+      t.framesOut += count;
+      t.bytesOut += bytes;
     }
   }
 

@@ -283,6 +283,63 @@ describe('Sleeve: deferred sending (the daemon flushes once the loop\'s I/O is d
   });
 });
 
+describe('Sleeve: a send that throws', () => {
+  test('costs its datagram, counted by its frames; the other peers, the batch and later sends go on; the error is told once per next hop and run of failures', () => {
+    const d: Array<() => void> = [];
+    const sent: Sent[] = [];
+    const errors: unknown[] = [];
+    const drops = new DropCounter();
+    let failFor: PeerId | undefined = B;
+    const sleeve = new Sleeve({
+      self: A,
+      send: (to, payload) => {
+        if (to === failFor) throw new RangeError(`cannot send to ${to}`);
+        sent.push({ to, payload: joined(payload), parts: payload });
+      },
+      nextHop: (p) => p,
+      drops,
+      budget: 60_000,
+      defer: (f) => void d.push(f),
+      onSendError: (err) => errors.push(err),
+    });
+    const tap = vnetTap('wftn1');
+    sleeve.attach(VNI, tap);
+    sleeve.setRoutes(VNI, routes());
+    const turn = (frames: Buffer[]) => {
+      tap.inject(frames);
+      expect(() => d.splice(0).forEach((f) => f())).not.toThrow();
+    };
+    turn([eth(MAC_B, LOCAL, 100, 1), eth(MAC_C, LOCAL, 100, 2), eth(MAC_B, LOCAL, 100, 3)]);
+    expect(sent.map((x) => x.to)).toEqual([C]);
+    expect(drops.snapshot()).toEqual({ sleeveSendFailed: 2 });
+    expect(tap.heldBatches).toBe(0); // given back all the same
+    expect(sleeve.trafficByPeer().get(B)).toEqual(traffic({})); // nothing counted as sent
+    turn([eth(MAC_B, LOCAL, 100, 4)]); // still failing: counted, not told again
+    expect(drops.snapshot()).toEqual({ sleeveSendFailed: 3 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(RangeError);
+    failFor = undefined;
+    turn([eth(MAC_B, LOCAL, 100, 5)]);
+    expect(sent.map((x) => x.to)).toEqual([C, B]);
+    expect(decoded(sent[1]!).frames).toEqual([eth(MAC_B, LOCAL, 100, 5)]);
+    failFor = C; // failing again after a success: told again
+    turn([eth(MAC_C, LOCAL, 100, 6)]);
+    expect(errors).toHaveLength(2);
+    expect(drops.snapshot()).toEqual({ sleeveSendFailed: 4 });
+  });
+
+  test('without defer, a send that throws inside the TAP\'s callback does not escape it', () => {
+    const drops = new DropCounter();
+    const sleeve = new Sleeve({ self: A, send: () => { throw new Error('boom'); }, nextHop: (p) => p, drops, budget: 60_000 });
+    const tap = vnetTap('wftn1');
+    sleeve.attach(VNI, tap);
+    sleeve.setRoutes(VNI, routes());
+    expect(() => tap.inject([eth(MAC_B, LOCAL, 100, 1)])).not.toThrow();
+    expect(drops.snapshot()).toEqual({ sleeveSendFailed: 1 });
+    expect(tap.heldBatches).toBe(0);
+  });
+});
+
 describe('Sleeve: datagrams in parts', () => {
   test('a datagram goes to send as parts: the frames are views of the TAP batch, not copies, and the parts joined are the datagram', () => {
     const frames = [eth(MAC_B, LOCAL, 100, 1), eth(MAC_B, LOCAL, 200, 2)];
