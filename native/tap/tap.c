@@ -194,11 +194,16 @@ static void throw_errno(napi_env env, int e, const char *syscall, const char *ms
   napi_throw(env, err);
 }
 
+/* tags our handles, so that another addon's external (a cipher context of weft-aead, say) is refused
+   rather than read as a tap_t */
+static const napi_type_tag HANDLE_TAG = {0x77656674u, 0x74617020u};
+
 static tap_t *get_tap(napi_env env, napi_value v) {
   napi_valuetype t;
+  bool ours = false;
   void *p = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
-      napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_check_object_type_tag(env, v, &HANDLE_TAG, &ours) != napi_ok ||
+      !ours || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
     napi_throw_type_error(env, "EINVAL", "weft-tap: not a tap handle");
     return NULL;
   }
@@ -561,6 +566,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (napi_create_external(env, t, handle_finalize, NULL, &handle) != napi_ok) {
     tap_unref(t);
     throw_last(env, "napi_create_external");
+    return NULL;
+  }
+  /* from here the finaliser owns t (and closes the device) */
+  if (napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok) {
+    napi_throw_error(env, "EINTERNAL", "weft-tap: napi_type_tag_object failed");
     return NULL;
   }
   CHECK(env, napi_create_object(env, &result));

@@ -355,6 +355,26 @@ describe('TAP device (kernel)', () => {
     }
   });
 
+  test("the mesh cipher addon's handle, or any other external, given to weft-tap is refused by its type tag", () => {
+    const tap = loadTapAddon();
+    const ctx = loadAeadAddon().context(Buffer.alloc(32, 1));
+    const before = linkNames();
+    for (const handle of [ctx, {}, 7]) {
+      for (const call of [
+        () => tap.start(handle as never, () => undefined),
+        () => tap.recycle(handle as never),
+        () => tap.write(handle as never, packFrames([Buffer.alloc(60)])),
+        () => tap.stats(handle as never),
+        () => tap.close(handle as never),
+      ])
+        expect(call).toThrow(expect.objectContaining({ name: 'TypeError', code: 'EINVAL', message: 'weft-tap: not a tap handle' }));
+    }
+    expect(linkNames()).toEqual(before); // nothing opened or closed on the way
+    // the context still works after all that: nothing of it was read as a tap
+    const out = Buffer.alloc(32);
+    expect(loadAeadAddon().seal(ctx, Buffer.alloc(12), Buffer.alloc(0), [Buffer.from('abcd')], out, 0)).toBe(20);
+  });
+
   test('a name a bridge already has, and an invalid name, are EINVAL', async () => {
     await nl.createBridge({ name: 'kt-br-taken' });
     bridges.push('kt-br-taken');
