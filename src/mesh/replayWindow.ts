@@ -56,8 +56,14 @@ export class ReplayWindow {
  * evicted boot's old frames would be accepted again, which is why the bound is
  * far above any real mesh size.
  */
+/** one sender boot's window, and what its caller keeps with it */
+export interface Tracked<S> {
+  readonly window: ReplayWindow;
+  readonly session: S;
+}
+
 export class ReplayTable<S> {
-  private readonly windows = new Map<string, { readonly window: ReplayWindow; readonly session: S }>();
+  private readonly windows = new Map<string, Tracked<S>>();
 
   constructor(readonly maxTracked = 4096) {
     if (!(maxTracked >= 1)) throw new RangeError('maxTracked must be at least 1');
@@ -68,7 +74,7 @@ export class ReplayTable<S> {
   }
 
   /** the window for key and what was kept with it, without touching recency; or undefined */
-  peek(key: string): { readonly window: ReplayWindow; readonly session: S } | undefined {
+  peek(key: string): Tracked<S> | undefined {
     return this.windows.get(key);
   }
 
