@@ -28,13 +28,19 @@ export async function ensureVeth(
 /**
  * Creates the vxlan device if missing. One whose vni/port/learning/proxy/local/dev differ is deleted and
  * re-created (the kernel cannot change most of these in place), which drops its FDB entries:
- * callers re-add them whenever the result is 'created'.
+ * callers re-add them whenever the result is 'created'. `maker`: the namespace whose request makes it
+ * (its socket's and `dev`'s), when that is not nl's; spec.netns then names nl's namespace.
  */
-export async function ensureVxlan(nl: Netlink, spec: VxlanSpec & { up?: boolean }): Promise<EnsureResult> {
+export async function ensureVxlan(nl: Netlink, spec: VxlanSpec & { up?: boolean }, maker: Netlink = nl): Promise<EnsureResult> {
   const existing = await nl.getLink(spec.name);
-  if (existing && !(await vxlanMatches(nl, existing, spec))) await removeLink(nl, spec.name);
-  const created = await createUnlessPresent(nl, spec.name, 'vxlan', () => nl.createVxlan(spec));
+  if (existing && !(await vxlanMatches(maker, existing, spec))) await removeLink(nl, spec.name);
+  const created = await createUnlessPresent(nl, spec.name, 'vxlan', () => maker.createVxlan(spec));
   return settle(nl, spec.name, created, spec);
+}
+
+/** Fixes mtu/mac/master/up of an existing link where they differ (ENODEV when it is missing). */
+export function settleLink(nl: Netlink, name: string, want: { mtu?: number; mac?: string; master?: string | null; up?: boolean }): Promise<EnsureResult> {
+  return settle(nl, name, false, want);
 }
 
 /** Adds ip/prefix to dev; true if it was added, false if it was already there. */

@@ -1,13 +1,14 @@
 /** The one error type the Netlink interface throws; `code` is what callers branch on. */
 export type NetlinkErrorCode =
   | 'EEXIST' | 'ENODEV' | 'ENOENT' | 'EINVAL' | 'EPERM' | 'EBUSY' | 'EOPNOTSUPP'
-  | 'EADDRNOTAVAIL' | 'ERANGE' | 'ESRCH' | 'EUNKNOWN';
+  | 'EADDRNOTAVAIL' | 'ERANGE' | 'ESRCH' | 'EBADF' | 'EUNKNOWN';
 
 /** Linux errno numbers and strerror() texts for the codes weft names. */
 const KNOWN: Record<Exclude<NetlinkErrorCode, 'EUNKNOWN'>, [number, string]> = {
   EPERM: [1, 'Operation not permitted'],
   ENOENT: [2, 'No such file or directory'],
   ESRCH: [3, 'No such process'],
+  EBADF: [9, 'Bad file descriptor'],
   EBUSY: [16, 'Device or resource busy'],
   EEXIST: [17, 'File exists'],
   ENODEV: [19, 'No such device'],

@@ -16,13 +16,21 @@ import { NetlinkError, type NetlinkErrorCode } from './errors';
 import { fdbOp, fdbTarget, opt, routeOp } from './util';
 import type {
   AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec,
-  RouteInfo, RouteSpec, VethSpec, VxlanSpec,
+  NetnsRef, RouteInfo, RouteSpec, VethSpec, VxlanSpec,
 } from './types';
 
 export interface FakeCall { op: string; args: unknown; error?: NetlinkErrorCode }
 type KnownCode = Exclude<NetlinkErrorCode, 'EUNKNOWN'>;
 
-interface FLink extends LinkInfo { peerIndex?: number }
+/**
+ * peer: a veth's other end, in this namespace or another twin's; home: the namespace whose request made a
+ * VXLAN device that lives in another one (its socket and lower device stay there)
+ */
+interface FLink extends LinkInfo { peer?: { ns: FakeNetlink; index: number }; home?: FakeNetlink }
+
+/** fake namespace descriptors, far above real ones: a fake ref never names a real namespace */
+let nextFakeFd = 1 << 20;
+const twinByFd = new Map<number, FakeNetlink>();
 interface FRoute { dst: string; gateway?: string; ifindex: number }
 /** a bridge FDB entry; `port === bridge` is the bridge's own address; NUD_PERMANENT = local, NUD_NOARP = static */
 interface FBridgeEntry { bridge: number; mac: string; port: number; state: number }
@@ -57,12 +65,28 @@ export class FakeNetlink implements Netlink {
   private readonly holds: { op: string; gate: Promise<void> }[] = [];
   /** links moved to another namespace (a container's), by index */
   private readonly away = new Map<number, FLink>();
+  /** VXLAN devices this namespace's requests made in other twins: deleting their lower device here deletes them */
+  private readonly exported: { ns: FakeNetlink; index: number }[] = [];
+  private netnsRef?: NetnsRef;
   private nextIndex = 1;
   private macCounter = 0;
 
   /** A fresh namespace: just `lo` (index 1, down), unless `loopback: false`. */
   constructor(opts: { loopback?: boolean } = {}) {
     if (opts.loopback ?? true) this.add({ name: 'lo', kind: 'other', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
+  }
+
+  /**
+   * This twin as a namespace other twins can reach (VethSpec.peerNetns, VxlanSpec.netns, moveLink): one
+   * ref per twin, its fd a fake one.
+   */
+  ref(path = `fake-netns-${nextFakeFd}`): NetnsRef {
+    if (!this.netnsRef) {
+      const fd = nextFakeFd++;
+      twinByFd.set(fd, this);
+      this.netnsRef = { path, fd };
+    }
+    return this.netnsRef;
   }
 
   /** Makes the next call of `op` (a method name, e.g. 'createVeth') fail with `code`, without changing state. */
@@ -122,18 +146,19 @@ export class FakeNetlink implements Netlink {
 
   createVeth(spec: VethSpec): Promise<void> {
     return this.mutate('createVeth', spec, `create veth ${spec.name} peer ${spec.peerName}`, (op) => {
-      const peer = { name: spec.peerName, ...opt('mtu', spec.mtu), ...opt('mac', spec.peerMac) };
+      const peer = { name: spec.peerName, ...opt('mtu', spec.mtu), ...opt('mac', spec.peerMac), ...opt('netnsFd', spec.peerNetns?.fd) };
       this.checkNew(op, { name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), info: { kind: 'veth', peer } });
-      this.checkNew(op, { ...peer, info: { kind: 'bridge' } });
-      if (spec.name === spec.peerName) throw NetlinkError.of('EEXIST', op);
+      const there = spec.peerNetns === undefined ? this : twinOf(spec.peerNetns, op);
+      there.checkNew(op, { ...peer, info: { kind: 'bridge' } });
+      if (spec.name === spec.peerName && there === this) throw NetlinkError.of('EEXIST', op);
       const mtu = spec.mtu ?? 1500;
       // the kernel registers the peer first, so it gets the lower ifindex
       const master = spec.master === undefined ? undefined : this.need(spec.master, op);
       if (master && master.kind !== 'bridge') throw NetlinkError.of('EOPNOTSUPP', op);
-      const p = this.add({ name: spec.peerName, kind: 'veth', mtu, mac: this.mac(spec.peerMac), up: false });
+      const p = there.add({ name: spec.peerName, kind: 'veth', mtu, mac: this.mac(spec.peerMac), up: false });
       const h = this.add({ name: spec.name, kind: 'veth', mtu, mac: this.mac(spec.mac), up: spec.up ?? false });
-      p.peerIndex = h.index;
-      h.peerIndex = p.index;
+      p.peer = { ns: this, index: h.index };
+      h.peer = { ns: there, index: p.index };
       if (master) this.enslave(h, master);
     });
   }
@@ -142,15 +167,21 @@ export class FakeNetlink implements Netlink {
     return this.mutate('createVxlan', spec, `create vxlan ${spec.name}`, (op) => {
       const lower = spec.dev === undefined ? undefined : this.need(spec.dev, op);
       const params = { vni: spec.vni, port: spec.port, learning: spec.learning, proxy: spec.proxy ?? false, ...opt('local', spec.local) };
-      this.checkNew(op, {
-        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), info: { kind: 'vxlan', ...params, ...opt('link', lower?.index) },
-      });
+      const req: NewLinkRequest = {
+        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), ...opt('netnsFd', spec.netns?.fd),
+        info: { kind: 'vxlan', ...params, ...opt('link', lower?.index) },
+      };
+      validate(op, () => encodeNewLink(req));
+      const there = spec.netns === undefined ? this : twinOf(spec.netns, op);
+      there.checkNew(op, req);
       if (spec.vni >= VXLAN_N_VID) throw NetlinkError.of('ERANGE', op);
-      const clash = [...this.links.values()].some((l) => l.vxlan && l.vxlan.vni === spec.vni && l.vxlan.port === spec.port && l.vxlan.dev === lower?.index);
+      // the kernel keeps VXLAN devices per the namespace of their socket: this one's
+      const clash = this.vxlansOfSocket().some((l) => l.vxlan && l.vxlan.vni === spec.vni && l.vxlan.port === spec.port && l.vxlan.dev === lower?.index);
       if (clash) throw NetlinkError.of('EEXIST', op, 'A VXLAN device with the specified VNI already exists');
       const vxlan = { ...params, ...opt('dev', lower?.index) };
       const mtu = spec.mtu ?? (lower ? lower.mtu - VXLAN_HEADROOM : 1500);
-      this.add({ name: spec.name, kind: 'vxlan', mtu, mac: this.mac(spec.mac), up: false, vxlan });
+      const made = there.add({ name: spec.name, kind: 'vxlan', mtu, mac: this.mac(spec.mac), up: false, vxlan, ...(there === this ? {} : { home: this }) });
+      if (there !== this) this.exported.push({ ns: there, index: made.index });
     });
   }
 
@@ -199,24 +230,37 @@ export class FakeNetlink implements Netlink {
   deleteLink(name: string): Promise<void> {
     return this.mutate('deleteLink', { name }, `delete link ${name}`, (op) => {
       validate(op, () => encodeLinkByName(name));
+      this.drop(new Set([this.need(name, op).index]));
+    });
+  }
+
+  moveLink(name: string, to: NetnsRef): Promise<void> {
+    return this.mutate('moveLink', { name, to: to.path }, `move link ${name} to ${to.path}`, (op) => {
       const l = this.need(name, op);
-      const gone = new Set([l.index]);
-      if (l.peerIndex !== undefined) gone.add(l.peerIndex);
-      // a vxlan goes away with its underlay device
-      for (const v of this.links.values()) if (v.vxlan?.dev !== undefined && gone.has(v.vxlan.dev)) gone.add(v.index);
-      // a port leaving (its bridge or itself deleted) takes its bridge entries and flags along
-      for (const p of this.links.values()) {
-        if (gone.has(p.index) || (p.masterIndex !== undefined && gone.has(p.masterIndex))) this.release(p);
+      validate(op, () => encodeSetLink({ index: l.index, netnsFd: to.fd }));
+      const there = twinOf(to, op);
+      if (there === this) return; // the kernel: already there, nothing to do (even for lo)
+      if (l.name === 'lo') throw NetlinkError.of('EINVAL', op); // bound to its namespace
+      if (there.byName(l.name)) throw NetlinkError.of('EEXIST', op);
+      if (l.kind === 'bridge' && [...this.links.values()].some((p) => p.masterIndex === l.index)) {
+        throw new Error(`fake: moving a bridge with ports (${name}) is not modelled`);
       }
-      for (const i of gone) {
-        this.links.delete(i);
-        this.away.delete(i); // a veth's peer in another namespace goes too
+      this.release(l);
+      this.forgetIndex(l.index);
+      this.links.delete(l.index);
+      // the kernel keeps the ifindex when it is free there
+      const index = there.links.has(l.index) || there.away.has(l.index) ? there.freeIndex() : l.index;
+      const moved: FLink = { ...l, index, up: false };
+      there.links.set(index, moved);
+      if (moved.peer) moved.peer.ns.linkAt(moved.peer.index)!.peer = { ns: there, index };
+      // a VXLAN device keeps the namespace of its socket wherever it goes
+      const home = l.vxlan ? l.home ?? this : undefined;
+      if (home === there) delete moved.home;
+      else if (home) moved.home = home;
+      if (home) {
+        home.exported.splice(0, home.exported.length, ...home.exported.filter((e) => !(e.ns === this && e.index === l.index)));
+        if (home !== there) home.exported.push({ ns: there, index });
       }
-      this.brFdb = this.brFdb.filter((e) => !gone.has(e.bridge) && !gone.has(e.port));
-      this.addrs = this.addrs.filter((a) => !gone.has(a.ifindex));
-      this.routes = this.routes.filter((r) => !gone.has(r.ifindex));
-      this.neigh = this.neigh.filter((n) => !gone.has(n.ifindex));
-      for (const k of [...this.fdb.keys()]) if (gone.has(Number(k.split(' ')[0]))) this.fdb.delete(k);
     });
   }
 
@@ -401,9 +445,66 @@ export class FakeNetlink implements Netlink {
   }
 
   private add(l: Omit<FLink, 'index'>): FLink {
-    const link: FLink = { gsoMaxSize: GSO_LEGACY_MAX_SIZE, ...l, index: this.nextIndex++ };
+    const link: FLink = { gsoMaxSize: GSO_LEGACY_MAX_SIZE, ...l, index: this.freeIndex() };
     this.links.set(link.index, link);
     return link;
+  }
+
+  /** the next ifindex no link here has (one moved in may hold an index this twin has not reached yet) */
+  private freeIndex(): number {
+    while (this.links.has(this.nextIndex) || this.away.has(this.nextIndex)) this.nextIndex++;
+    return this.nextIndex++;
+  }
+
+  /** a link here or moved away (a container's), by index */
+  private linkAt(index: number): FLink | undefined {
+    return this.links.get(index) ?? this.away.get(index);
+  }
+
+  /** the VXLAN devices whose socket is this namespace's: its own and those it made elsewhere */
+  private vxlansOfSocket(): FLink[] {
+    const mine = [...this.links.values()].filter((l) => l.home === undefined);
+    const made = this.exported.map((e) => e.ns.links.get(e.index)).filter((l): l is FLink => l?.home === this);
+    return [...mine, ...made];
+  }
+
+  /**
+   * Unregisters links: a veth's peer goes too (wherever it is), and a VXLAN device (here or made elsewhere
+   * by this namespace) with its lower device; a port leaving (its bridge or itself deleted) takes its
+   * bridge entries and flags along.
+   */
+  private drop(gone: Set<number>): void {
+    const elsewhere: { ns: FakeNetlink; index: number }[] = [];
+    for (const i of gone) {
+      const peer = this.linkAt(i)?.peer;
+      if (peer?.ns === this) gone.add(peer.index);
+      else if (peer) elsewhere.push(peer);
+    }
+    for (const v of this.links.values()) if (v.home === undefined && v.vxlan?.dev !== undefined && gone.has(v.vxlan.dev)) gone.add(v.index);
+    for (const e of this.exported.splice(0)) {
+      const v = e.ns.links.get(e.index);
+      if (v?.home !== this) continue; // gone or replaced meanwhile
+      if (v.vxlan?.dev !== undefined && gone.has(v.vxlan.dev)) elsewhere.push(e);
+      else this.exported.push(e);
+    }
+    for (const p of this.links.values()) {
+      if (gone.has(p.index) || (p.masterIndex !== undefined && gone.has(p.masterIndex))) this.release(p);
+    }
+    for (const i of gone) {
+      this.links.delete(i);
+      this.away.delete(i); // a veth's peer in a container's namespace goes too
+      this.forgetIndex(i);
+    }
+    for (const e of elsewhere) if (e.ns.linkAt(e.index)) e.ns.drop(new Set([e.index]));
+  }
+
+  /** what this namespace holds for a link that leaves it: bridge entries, addresses, routes, neighbours, its own FDB */
+  private forgetIndex(i: number): void {
+    this.brFdb = this.brFdb.filter((e) => e.bridge !== i && e.port !== i);
+    this.addrs = this.addrs.filter((a) => a.ifindex !== i);
+    this.routes = this.routes.filter((r) => r.ifindex !== i);
+    this.neigh = this.neigh.filter((n) => n.ifindex !== i);
+    for (const k of [...this.fdb.keys()]) if (Number(k.split(' ')[0]) === i) this.fdb.delete(k);
   }
 
   private byName(name: string): FLink | undefined {
@@ -505,7 +606,7 @@ export class FakeNetlink implements Netlink {
 }
 
 function view(l: FLink): LinkInfo {
-  const { peerIndex: _peer, ...info } = l;
+  const { peer: _peer, home: _home, ...info } = l;
   return structuredClone(info);
 }
 
@@ -515,6 +616,13 @@ function view(l: FLink): LinkInfo {
  */
 function tsoMaxSize(l: FLink): number {
   return l.kind === 'veth' || l.name === 'lo' ? GSO_MAX_SIZE : GSO_LEGACY_MAX_SIZE;
+}
+
+/** the twin a ref names; EBADF, as the kernel says for a descriptor that is no namespace */
+function twinOf(ref: NetnsRef, op: string): FakeNetlink {
+  const twin = twinByFd.get(ref.fd);
+  if (!twin) throw NetlinkError.of('EBADF', op);
+  return twin;
 }
 
 function validate(op: string, encode: () => unknown): void {

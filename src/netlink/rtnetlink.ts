@@ -12,20 +12,31 @@ import {
 import { decodeNeighbour, encodeBridgeFdb, encodeFdb, encodeNeighDump, encodeNeighbour } from './codec/neighbour';
 import { decodeRoute, encodeRoute, encodeRouteDump } from './codec/route';
 import { NetlinkError } from './errors';
-import { RtnlSocket, type ReplyMessage } from './socket';
+import { NsRtnlSocket } from './nsSocket';
+import { RtnlSocket, type ReplyMessage, type RtnlTransport } from './socket';
 import { fdbOp, fdbTarget, opt, routeOp } from './util';
 import type {
   AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec,
-  RouteInfo, RouteSpec, VethSpec, VxlanSpec,
+  NetnsRef, RouteInfo, RouteSpec, VethSpec, VxlanSpec,
 } from './types';
 
 export class RtNetlink implements Netlink {
-  constructor(private readonly sock: RtnlSocket = new RtnlSocket()) {}
+  constructor(private readonly sock: RtnlTransport = new RtnlSocket()) {}
 
   /** Opens the socket up front so a missing CAP_NET_ADMIN/netlink failure surfaces at startup. */
   static async open(opts: { timeoutMs?: number } = {}): Promise<RtNetlink> {
     const sock = new RtnlSocket(opts.timeoutMs);
     await run('open netlink socket', () => sock.open());
+    return new RtNetlink(sock);
+  }
+
+  /**
+   * The same, inside the namespace `ns`: its socket is made there (and holds the namespace while open).
+   * Keep `ns` open while this is in use: a request after close() makes the socket again through ns.fd.
+   */
+  static async openIn(ns: NetnsRef, opts: { timeoutMs?: number } = {}): Promise<RtNetlink> {
+    const sock = new NsRtnlSocket(ns, opts.timeoutMs);
+    await run(`open netlink socket in ${ns.path}`, () => sock.open());
     return new RtNetlink(sock);
   }
 
@@ -46,7 +57,7 @@ export class RtNetlink implements Netlink {
 
   createVeth(spec: VethSpec): Promise<void> {
     const op = `create veth ${spec.name} peer ${spec.peerName}`;
-    const peer = { name: spec.peerName, ...opt('mtu', spec.mtu), ...opt('mac', spec.peerMac) };
+    const peer = { name: spec.peerName, ...opt('mtu', spec.mtu), ...opt('mac', spec.peerMac), ...opt('netnsFd', spec.peerNetns?.fd) };
     return run(op, async () => {
       const master = spec.master === undefined ? undefined : await this.ifindex(spec.master, op);
       await this.sendCreate(op, {
@@ -60,7 +71,7 @@ export class RtNetlink implements Netlink {
     return run(op, async () => {
       const link = spec.dev === undefined ? undefined : await this.ifindex(spec.dev, op);
       await this.sendCreate(op, {
-        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac),
+        name: spec.name, ...opt('mtu', spec.mtu), ...opt('mac', spec.mac), ...opt('netnsFd', spec.netns?.fd),
         info: {
           kind: 'vxlan', vni: spec.vni, port: spec.port, learning: spec.learning,
           ...opt('proxy', spec.proxy), ...opt('local', spec.local), ...opt('link', link),
@@ -87,6 +98,13 @@ export class RtNetlink implements Netlink {
     const op = `set bridge port ${name}`;
     return run(op, async () => {
       await this.sock.request(op, RTM_SETLINK, 0, encodeBridgePort(await this.ifindex(name, op), p));
+    });
+  }
+
+  moveLink(name: string, to: NetnsRef): Promise<void> {
+    const op = `move link ${name} to ${to.path}`;
+    return run(op, async () => {
+      await this.sock.request(op, RTM_SETLINK, 0, encodeSetLink({ index: await this.ifindex(name, op), netnsFd: to.fd }));
     });
   }
 

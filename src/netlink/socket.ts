@@ -10,9 +10,25 @@ import { NetlinkError } from './errors';
 
 export interface ReplyMessage { type: number; flags: number; payload: Buffer }
 
+/**
+ * What RtNetlink talks through: RtnlSocket here, NsRtnlSocket (./nsSocket.ts) inside another
+ * namespace. One request in flight at a time, in call order.
+ */
+export interface RtnlTransport {
+  open(): Promise<void>;
+  /**
+   * Sends one request (NLM_F_REQUEST|NLM_F_ACK are added) and resolves with the reply messages,
+   * the final ACK/DONE excluded. A kernel error rejects with NetlinkError naming `op`.
+   */
+  request(op: string, type: number, flags: number, payload: Buffer): Promise<ReplyMessage[]>;
+  dump(op: string, type: number, payload: Buffer): Promise<ReplyMessage[]>;
+  /** Closes after the requests already queued; a later request opens a new socket. */
+  close(): Promise<void>;
+}
+
 const NETLINK_ROUTE = 0;
 
-export class RtnlSocket {
+export class RtnlSocket implements RtnlTransport {
   private sock: Promise<NetlinkSocket> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 

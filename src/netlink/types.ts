@@ -27,6 +27,12 @@ export interface LinkInfo {
 
 export interface BridgePortFlags { learning: boolean; isolated: boolean }
 
+/**
+ * Another network namespace, held open (./netns.ts): links can be made in it or moved to it. A Netlink
+ * works in its own namespace; only these calls reach across.
+ */
+export interface NetnsRef { readonly path: string; readonly fd: number }
+
 export interface BridgeSpec { name: string; mtu?: number; mac?: string }
 export interface VethSpec {
   name: string;          // host end
@@ -36,6 +42,8 @@ export interface VethSpec {
   peerMac?: string;
   master?: string;       // the host end's bridge, set in the same request
   up?: boolean;          // the host end only; Docker brings the peer up in the container
+  /** the peer is made in that namespace (where Docker looks for it), the host end here */
+  peerNetns?: NetnsRef;
 }
 export interface VxlanSpec {
   name: string;
@@ -48,6 +56,11 @@ export interface VxlanSpec {
   learning: boolean;
   /** answer ARP for IPs in the device's neighbour table instead of flooding the request */
   proxy?: boolean;
+  /**
+   * the device is made in that namespace, while its UDP socket, `local` and `dev` stay in this one (the
+   * underlay's): from there on its ports, FDB and neighbours are that namespace's Netlink's to change
+   */
+  netns?: NetnsRef;
 }
 export interface LinkChange {
   up?: boolean;
@@ -100,6 +113,12 @@ export interface Netlink {
   /** changes a bridge port's flags; EOPNOTSUPP when the link is not enslaved to a bridge */
   setBridgePort(name: string, p: Partial<BridgePortFlags>): Promise<void>;
   deleteLink(name: string): Promise<void>;
+  /**
+   * Moves the link to another namespace, where it arrives down, off any bridge, without addresses (a
+   * TAP keeps its file descriptor). EEXIST when the name is taken there, EINVAL for a link bound to its
+   * namespace (lo), EBADF for a descriptor that is no namespace.
+   */
+  moveLink(name: string, to: NetnsRef): Promise<void>;
 
   listAddresses(dev?: string): Promise<AddressInfo[]>;
   addAddress(dev: string, cidr: string): Promise<void>;

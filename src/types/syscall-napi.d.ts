@@ -1,4 +1,5 @@
-// syscall-napi 0.0.6 ships no types; this declares the part weft uses (setsockopt for UDP offload).
+// syscall-napi 0.0.6 ships no types; weft loads its binding directly (src/util/syscall.ts), and a kernel
+// test compares the syscall numbers weft carries with the package's: this declares that much.
 declare module 'syscall-napi' {
   interface SyscallNapi {
     /** a raw syscall; integers as BigInt, Buffers passed by address; throws on a negative return */

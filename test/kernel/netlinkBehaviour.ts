@@ -7,10 +7,14 @@ import { NetlinkError, type NetlinkErrorCode } from '../../src/netlink/errors';
 import {
   ensureAddress, ensureBridge, ensureVeth, ensureVxlan, removeAddress, removeFdb, removeLink, removeNeighbour,
 } from '../../src/netlink/ensure';
-import type { FdbInfo, Netlink } from '../../src/netlink/types';
+import type { FdbInfo, Netlink, NetnsRef } from '../../src/netlink/types';
 import type { Probe } from './probe';
 
-export interface Subject { nl: Netlink; probe: Probe }
+/**
+ * nl works in the namespace `here` names; `there` is a second namespace with a Netlink of its own, for the
+ * calls that reach across (closed by the suite).
+ */
+export interface Subject { nl: Netlink; probe: Probe; here: NetnsRef; there: { nl: Netlink; ref: NetnsRef } }
 
 const NUD_NOARP = 0x40; // a static bridge entry
 const NUD_PERMANENT = 0x80; // a vxlan's own entry, or a port's own address in the bridge
@@ -37,6 +41,8 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
   describe(`Netlink behaviour: ${label}`, () => {
     let nl: Netlink;
     let probe: Probe;
+    let here: NetnsRef;
+    let there: { nl: Netlink; ref: NetnsRef };
     let names: string[] = [];
     let seq = 0;
     let net = 0;
@@ -50,17 +56,21 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
     const subnet = (): string => `10.${200 + Math.floor(net / 250)}.${(net++ % 250) + 1}`;
 
     beforeAll(async () => {
-      ({ nl, probe } = await make());
+      ({ nl, probe, here, there } = await make());
     });
     afterAll(async () => {
       await nl.close();
+      await there.nl.close();
     });
     beforeEach(() => {
       seq++;
       names = [];
     });
     afterEach(async () => {
-      for (const n of names.reverse()) await removeLink(nl, n);
+      for (const n of names.reverse()) {
+        await removeLink(nl, n);
+        await removeLink(there.nl, n);
+      }
     });
 
     describe('links', () => {
@@ -637,6 +647,98 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         expect((await nl.listFdb()).filter((x) => x.mac === '02:ee:00:00:00:4c' && !x.self)).toEqual([
           { ifindex: ei, mac: '02:ee:00:00:00:4c', state: NUD_PERMANENT, self: false, master: bri },
         ]);
+      });
+    });
+
+    describe('namespaces', () => {
+      test('a veth with its peer made there: one end each side, and deleting either end takes both', async () => {
+        const br = dev('br');
+        const [h, p] = [dev('h'), dev('p')];
+        await nl.createBridge({ name: br });
+        await nl.createVeth({ name: h, peerName: p, mtu: 1400, peerMac: '02:ee:00:00:00:01', master: br, up: true, peerNetns: there.ref });
+        expect(await probe.link(h)).toMatchObject({ kind: 'veth', master: br, up: true, mtu: 1400 });
+        expect(await nl.getLink(p)).toBeUndefined();
+        expect(await there.nl.getLink(p)).toMatchObject({ kind: 'veth', mtu: 1400, mac: '02:ee:00:00:00:01', up: false });
+        expect(await there.nl.getLink(h)).toBeUndefined();
+        await nl.deleteLink(h);
+        expect(await there.nl.getLink(p)).toBeUndefined();
+
+        const [h2, p2] = [dev('i'), dev('q')];
+        await nl.createVeth({ name: h2, peerName: p2, peerNetns: there.ref });
+        await there.nl.deleteLink(p2);
+        expect(await nl.getLink(h2)).toBeUndefined();
+      });
+
+      test('the peer\'s name taken there is EEXIST and nothing is made here; the same name on both sides is fine', async () => {
+        const [taken, h] = [dev('t'), dev('h')];
+        await there.nl.createBridge({ name: taken });
+        await expectCode(nl.createVeth({ name: h, peerName: taken, peerNetns: there.ref }), 'EEXIST');
+        expect(await nl.getLink(h)).toBeUndefined();
+        const same = dev('s');
+        await nl.createVeth({ name: same, peerName: same, peerNetns: there.ref });
+        expect((await nl.getLink(same))?.kind).toBe('veth');
+        expect((await there.nl.getLink(same))?.kind).toBe('veth');
+      });
+
+      test('a vxlan made there: its ports, FDB and neighbours are there; its VNI is taken here', async () => {
+        const [vx, br] = [dev('vx'), dev('br')];
+        const vni = 7600 + seq;
+        await nl.createVxlan({ name: vx, vni, port: 6784, learning: false, proxy: true, mtu: 1400, netns: there.ref });
+        expect(await nl.getLink(vx)).toBeUndefined();
+        expect(await there.nl.getLink(vx)).toMatchObject({ kind: 'vxlan', mtu: 1400, up: false, vxlan: { vni, port: 6784, learning: false, proxy: true } });
+        await there.nl.createBridge({ name: br });
+        await there.nl.setLink(vx, { master: br, up: true });
+        await there.nl.setBridgePort(vx, { learning: false, isolated: true });
+        await there.nl.setFdb({ dev: vx, mac: '02:ee:00:00:00:02', dst: '192.0.2.7' });
+        await there.nl.setNeighbour({ dev: vx, ip: '10.9.9.2', mac: '02:ee:00:00:00:02' });
+        expect((await there.nl.listFdb(vx)).filter((f) => f.self && f.dst !== undefined)).toEqual([
+          expect.objectContaining({ mac: '02:ee:00:00:00:02', dst: '192.0.2.7' }),
+        ]);
+        expect((await there.nl.listNeighbours(vx)).map((n) => n.ip)).toEqual(['10.9.9.2']);
+        expect(await there.nl.getLink(vx)).toMatchObject({ up: true, bridgePort: { learning: false, isolated: true } });
+        // the kernel keeps VXLAN devices by the namespace of their socket: this one
+        await expectCode(nl.createVxlan({ name: dev('v2'), vni, port: 6784, learning: false }), 'EEXIST');
+        await expectCode(nl.createVxlan({ name: dev('v3'), vni, port: 6784, learning: false, netns: there.ref }), 'EEXIST');
+        await there.nl.deleteLink(vx);
+        await nl.createVxlan({ name: dev('v4'), vni, port: 6784, learning: false });
+      });
+
+      test('moveLink: arrives down, off its bridge, without addresses; a veth keeps its peer', async () => {
+        const br = dev('br');
+        const [h, p] = [dev('h'), dev('p')];
+        const s = subnet();
+        await nl.createBridge({ name: br });
+        await nl.createVeth({ name: h, peerName: p, master: br, up: true, mtu: 1420 });
+        await nl.addAddress(h, `${s}.1/24`);
+        await nl.moveLink(h, there.ref);
+        expect(await nl.getLink(h)).toBeUndefined();
+        const moved = await there.nl.getLink(h);
+        expect(moved).toMatchObject({ kind: 'veth', up: false, mtu: 1420 });
+        expect(moved?.masterIndex).toBeUndefined();
+        expect(await there.nl.listAddresses(h)).toEqual([]);
+        expect((await nl.listFdb(br)).filter((f) => !f.self && f.mac === moved?.mac)).toEqual([]);
+        // and back; deleting the end here still takes the one there
+        await there.nl.moveLink(h, here);
+        expect((await nl.getLink(h))?.kind).toBe('veth');
+        await nl.moveLink(p, there.ref);
+        await nl.deleteLink(h);
+        expect(await there.nl.getLink(p)).toBeUndefined();
+      });
+
+      test('moveLink errors: the name taken there, lo, no such namespace, no such link', async () => {
+        const [a, b] = [dev('a'), dev('b')];
+        await nl.createVeth({ name: a, peerName: b });
+        await there.nl.createBridge({ name: a });
+        await expectCode(nl.moveLink(a, there.ref), 'EEXIST');
+        expect((await nl.getLink(a))?.kind).toBe('veth');
+        await expectCode(nl.moveLink('lo', there.ref), 'EINVAL');
+        await expectCode(nl.moveLink(b, { path: 'nowhere', fd: 999_999 }), 'EBADF');
+        await expectCode(nl.createVeth({ name: dev('c'), peerName: dev('d'), peerNetns: { path: 'nowhere', fd: 999_999 } }), 'EBADF');
+        await expectCode(nl.moveLink(dev('gh'), there.ref), 'ENODEV');
+        // where it is already: nothing to do, even for lo
+        await nl.moveLink(b, here);
+        await nl.moveLink('lo', here);
+        expect((await nl.getLink(b))?.kind).toBe('veth');
       });
     });
 

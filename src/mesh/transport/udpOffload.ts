@@ -5,10 +5,11 @@
  * namespaces on one machine never cut at all); with UDP_GRO a read may hold
  * several datagrams of one flow back to back (framing.ts makes them
  * self-delimiting). Node has no API for either, so setsockopt goes through
- * syscall-napi on the socket's descriptor. Linux only; a kernel or runtime
+ * syscall-napi (src/util/syscall.ts) on the socket's descriptor. Linux only; a kernel or runtime
  * that refuses leaves the socket as it was and says why.
  */
 import type { Socket } from 'node:dgram';
+import { syscallSync } from '../../util/syscall';
 
 const SOL_UDP = 17n;
 const UDP_SEGMENT = 103n;
@@ -40,17 +41,11 @@ export async function enableUdpOffload(socket: Socket, o: { segment?: number; gr
   if (o.segment === undefined && !o.gro) return out;
   const fd = socketFd(socket);
   if (fd === undefined) return { ...out, errors: ['no socket descriptor'] };
-  let sys: typeof import('syscall-napi', { with: { 'resolution-mode': 'import' } }).default;
-  try {
-    sys = (await import('syscall-napi')).default;
-  } catch (e) {
-    return { ...out, errors: [`syscall-napi: ${(e as Error).message}`] };
-  }
   const set = (opt: bigint, value: number, name: string): boolean => {
     const v = Buffer.alloc(4);
     v.writeInt32LE(value);
     try {
-      sys.syscall.sync(sys.__NR_setsockopt, BigInt(fd), SOL_UDP, opt, v, 4n);
+      syscallSync('setsockopt', `UDP socket ${fd}`, [BigInt(fd), SOL_UDP, opt, v, 4n]);
       return true;
     } catch (e) {
       out.errors.push(`${name}: ${(e as Error).message}`);

@@ -69,6 +69,8 @@ export const IFLA_MASTER = 10;
 export const IFLA_PROTINFO = 12;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
+/** u32: a namespace's file descriptor: the link is made in (RTM_NEWLINK) or moved to (RTM_SETLINK) that namespace */
+export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
 /** u32: the largest GSO packet the stack builds for the device (RTM_SETLINK changes it) */
 export const IFLA_GSO_MAX_SIZE = 41;

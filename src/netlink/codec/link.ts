@@ -10,7 +10,7 @@ import {
 import {
   AF_BRIDGE, AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_GSO_MAX_SIZE,
   IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINKINFO, IFLA_MASTER,
-  IFLA_MTU, IFLA_PROTINFO, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT,
+  IFLA_MTU, IFLA_NET_NS_FD, IFLA_PROTINFO, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT,
   IFLA_VXLAN_PROXY, NLA_F_NESTED, VETH_INFO_PEER,
 } from './constants';
 import { DecodeError, EncodeError } from './errors';
@@ -47,11 +47,17 @@ function ifname(name: string): Buffer {
 
 export type LinkKindSpec =
   | { kind: 'bridge' }
-  | { kind: 'veth'; peer: { name: string; mtu?: number; mac?: string } }
+  | { kind: 'veth'; peer: { name: string; mtu?: number; mac?: string; netnsFd?: number } }
   | { kind: 'vxlan'; vni: number; port: number; local?: string; link?: number; learning: boolean; proxy?: boolean };
 
-/** master (an ifindex) and up apply to the new link itself, never to a veth's peer */
-export interface NewLinkRequest { name: string; mtu?: number; mac?: string; master?: number; up?: boolean; info: LinkKindSpec }
+/**
+ * master (an ifindex) and up apply to the new link itself, never to a veth's peer. netnsFd: the link is
+ * made in that namespace (a veth's peer has its own), while the request's namespace still resolves its
+ * other ifindexes and keeps a VXLAN device's UDP socket.
+ */
+export interface NewLinkRequest {
+  name: string; mtu?: number; mac?: string; master?: number; up?: boolean; netnsFd?: number; info: LinkKindSpec;
+}
 
 /**
  * The kernel's dev_valid_name() (EINVAL otherwise), plus no '%': the kernel would treat "x%d" as a
@@ -62,12 +68,18 @@ function checkNewName(name: string): void {
 }
 
 /** IFLA_* common to a link and to a veth peer */
-function commonAttrs(s: { name: string; mtu?: number; mac?: string }): Buffer[] {
+function commonAttrs(s: { name: string; mtu?: number; mac?: string; netnsFd?: number }): Buffer[] {
   checkNewName(s.name);
   const out = [ifname(s.name)];
   if (s.mtu !== undefined) out.push(encodeAttr(IFLA_MTU, u32(s.mtu)));
   if (s.mac !== undefined) out.push(encodeAttr(IFLA_ADDRESS, parseMac(s.mac)));
+  if (s.netnsFd !== undefined) out.push(netnsAttr(s.netnsFd));
   return out;
+}
+
+function netnsAttr(fd: number): Buffer {
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new EncodeError(`invalid namespace descriptor ${fd}`);
+  return encodeAttr(IFLA_NET_NS_FD, u32(fd));
 }
 
 function infoData(info: LinkKindSpec): Buffer[] {
@@ -102,7 +114,10 @@ export function encodeNewLink(req: NewLinkRequest): Buffer {
   return Buffer.concat([head, ...commonAttrs(req), ...master, encodeNested(IFLA_LINKINFO, linkinfo)]);
 }
 
-export interface SetLinkRequest { index: number; up?: boolean; mtu?: number; mac?: string; master?: number; gsoMaxSize?: number }
+/** netnsFd: moves the link to that namespace (the kernel does that first; weft sends it alone) */
+export interface SetLinkRequest {
+  index: number; up?: boolean; mtu?: number; mac?: string; master?: number; gsoMaxSize?: number; netnsFd?: number;
+}
 
 /** RTM_SETLINK payload; only the fields given change (ifi_change limits which flags apply) */
 export function encodeSetLink(req: SetLinkRequest): Buffer {
@@ -114,6 +129,7 @@ export function encodeSetLink(req: SetLinkRequest): Buffer {
   if (req.mac !== undefined) attrs.push(encodeAttr(IFLA_ADDRESS, parseMac(req.mac)));
   if (req.master !== undefined) attrs.push(encodeAttr(IFLA_MASTER, u32(req.master))); // 0 = release
   if (req.gsoMaxSize !== undefined) attrs.push(encodeAttr(IFLA_GSO_MAX_SIZE, u32(req.gsoMaxSize)));
+  if (req.netnsFd !== undefined) attrs.push(netnsAttr(req.netnsFd));
   return Buffer.concat([head, ...attrs]);
 }
 

@@ -5,5 +5,6 @@ import { netlinkProbe } from '../../kernel/probe';
 
 describeNetlinkBehaviour('FakeNetlink', 'fb', async () => {
   const nl = new FakeNetlink();
-  return { nl, probe: netlinkProbe(nl) };
+  const other = new FakeNetlink();
+  return { nl, probe: netlinkProbe(nl), here: nl.ref('here'), there: { nl: other, ref: other.ref('there') } };
 });

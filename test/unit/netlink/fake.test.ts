@@ -127,4 +127,55 @@ describe('FakeNetlink', () => {
     expect(new Set(macs).size).toBe(3);
     for (const m of macs) expect(m).toMatch(/^02:/);
   });
+  describe('namespaces', () => {
+    test('ref: one per twin, with a fake descriptor no other twin shares', () => {
+      const [a, b] = [new FakeNetlink(), new FakeNetlink()];
+      expect(a.ref('x')).toBe(a.ref('ignored'));
+      expect(a.ref().path).toBe('x');
+      expect(b.ref().fd).not.toBe(a.ref().fd);
+      expect(a.ref().fd).toBeGreaterThanOrEqual(1 << 20);
+    });
+
+    test('a vxlan made elsewhere goes with its lower device here, and is found by VNI here after a move', async () => {
+      const [host, dp] = [new FakeNetlink(), new FakeNetlink()];
+      await host.createBridge({ name: 'under', mtu: 1500 });
+      await host.createVxlan({ name: 'vx', vni: 9, port: 4789, learning: false, dev: 'under', netns: dp.ref() });
+      expect((await dp.getLink('vx'))?.mtu).toBe(1450); // the lower device's MTU, resolved here
+      await expect(host.createVxlan({ name: 'vy', vni: 9, port: 4789, learning: false, dev: 'under' })).rejects.toMatchObject({ code: 'EEXIST' });
+      // moved on to a third namespace: still the host's
+      const third = new FakeNetlink();
+      await dp.moveLink('vx', third.ref());
+      await expect(host.createVxlan({ name: 'vz', vni: 9, port: 4789, learning: false, dev: 'under' })).rejects.toMatchObject({ code: 'EEXIST' });
+      await host.deleteLink('under');
+      expect(await third.getLink('vx')).toBeUndefined();
+      // and one moved back home is an ordinary device of the host
+      await host.createBridge({ name: 'under', mtu: 1500 });
+      await host.createVxlan({ name: 'vx', vni: 9, port: 4789, learning: false, dev: 'under', netns: dp.ref() });
+      await dp.moveLink('vx', host.ref());
+      await host.deleteLink('under');
+      expect(await host.getLink('vx')).toBeUndefined();
+    });
+
+    test('a link moved in keeps its ifindex when free, and later links skip it', async () => {
+      const [a, b] = [new FakeNetlink(), new FakeNetlink()];
+      for (const n of ['b1', 'b2', 'b3']) await a.createBridge({ name: n });
+      await a.moveLink('b3', b.ref());
+      expect((await b.getLink('b3'))?.index).toBe(4);
+      await b.createBridge({ name: 'c2' });
+      await b.createBridge({ name: 'c3' });
+      await b.createBridge({ name: 'c4' });
+      expect((await b.listLinks()).map((l) => l.index)).toEqual([1, 2, 3, 4, 5]);
+      await b.moveLink('c2', a.ref()); // index 2 is taken in a: a new one
+      expect((await a.getLink('c2'))?.index).toBe(5);
+    });
+
+    test('moveLink is recorded; a bridge with ports is not modelled', async () => {
+      const [a, b] = [new FakeNetlink(), new FakeNetlink()];
+      await a.createBridge({ name: 'br' });
+      await a.createVeth({ name: 'h', peerName: 'p', master: 'br' });
+      await a.moveLink('p', b.ref('dp'));
+      expect(a.calls.at(-1)).toEqual({ op: 'moveLink', args: { name: 'p', to: 'dp' } });
+      await expect(a.moveLink('br', b.ref())).rejects.toThrow('not modelled');
+    });
+  });
 });
