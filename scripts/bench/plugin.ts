@@ -6,7 +6,8 @@
  * `unshare --net`; when not root, in a user namespace too, and then without the
  * iptables rule, which is made once per network and may be refused there), wired as
  * src/daemon/main.ts wires the plugin path: real rtnetlink (bridges, veth
- * pairs), the real SQLite store in a temporary directory, the iptables rule,
+ * pairs; the bridges in a namespace of their own, pinned in the temporary directory, as the daemon pins its
+ * at /run/netns/weft), the real SQLite store in a temporary directory, the iptables rule,
  * Networks, cluster IPAM (one peer that claimed the whole ring, on a real UDP
  * mesh socket with no other peer), the endpoint table published on every
  * endpoint change, pino logging one line per call to a file. Left out: Docker
@@ -38,7 +39,10 @@ import { seededRandom } from '../../src/mesh/link';
 import { newPeerId } from '../../src/mesh/peerId';
 import { DEFAULT_MESH_TIMES, Mesh } from '../../src/mesh/router';
 import { UdpTransport } from '../../src/mesh/transport/udp';
+import { openBridgeNamespace } from '../../src/network/bridgeNamespace';
+import { removeNetns } from '../../src/netlink/netns';
 import { RtNetlink } from '../../src/netlink/rtnetlink';
+import { type Namespaces, separate } from '../../src/network/namespaces';
 import { type Departure, validateDepartures } from '../../src/network/departures';
 import { EndpointPublisher } from '../../src/network/endpointPublisher';
 import { type EndpointEntry, localEntries, validateEntries } from '../../src/network/endpointTable';
@@ -212,6 +216,13 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
   const netlink = timed(rtnetlink, spent.netlink);
   await netlink.setLink('lo', { up: true });
   const mtu = deriveMtu(await netlink.listLinks(), await netlink.listRoutes());
+  const pin = path.join(dir, 'bridges.netns');
+  const bridgeNs = await openBridgeNamespace(netlink, pin, log.child({ c: 'netns' }));
+  log.info({ bridges: bridgeNs.where }, 'bridges');
+  // the bridges' own netlink is timed too (in the host's namespace it is `netlink` itself)
+  const ns: Namespaces = separate(bridgeNs.ns)
+    ? { ...bridgeNs.ns, bridges: { ...bridgeNs.ns.bridges, nl: timed(bridgeNs.ns.bridges.nl, spent.netlink) } }
+    : bridgeNs.ns;
 
   const self = newPeerId();
   store.put('meta', 'peerId', self);
@@ -230,8 +241,8 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
 
   const firewall = iptables ? new IptablesFirewall(log.child({ c: 'firewall' })) : new FakeFirewall();
   const networks: Networks = new Networks({
-    store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu, onEndpointsChanged: () => publisher.schedule(),
-    spares: new SparePairs({ netlink, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
+    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, onEndpointsChanged: () => publisher.schedule(),
+    spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
   });
   const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
   mesh.gossip.add(ownership);
@@ -258,6 +269,8 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
       });
       await networks.settled();
       await mesh.stop();
+      await bridgeNs.close();
+      removeNetns(pin);
       await netlink.close();
       store.close();
       await new Promise<void>((resolve) => logFile.end(resolve));

@@ -40,6 +40,7 @@ function program(): Command {
     .option('--no-fastdp', 'no kernel VXLAN path: weft carries all traffic between hosts (the sleeve)')
     .option('--vxlan-port <port>', 'UDP port of the kernel VXLAN path, the same on every peer', String(DEFAULTS.vxlanPort))
     .option('--remove-on-signal', 'SIGTERM/SIGINT also take weft\'s devices out of the kernel, as weft stop does (a managed plugin)')
+    .option('--bridges-netns <path|host>', 'the network namespace weft\'s bridges live in, pinned at this path; host: the host\'s own', DEFAULTS.bridgesNetns)
     .action(async (peers: string[], opts: Record<string, unknown>) => {
       await launch(peers, {
         foreground: opts.foreground === true,
@@ -61,6 +62,7 @@ function program(): Command {
         fastdp: opts.fastdp !== false,
         vxlanPort: opts.vxlanPort as string,
         removeOnSignal: opts.removeOnSignal === true,
+        bridgesNetns: opts.bridgesNetns as string,
       });
     });
 

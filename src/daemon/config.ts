@@ -41,6 +41,11 @@ export interface Config {
   vxlanPort: number;
   /** SIGTERM/SIGINT also take weft's devices out of the kernel (a managed plugin: `docker plugin disable` is a SIGTERM) */
   removeOnSignal: boolean;
+  /**
+   * where the bridges live: a network namespace of weft's own pinned at this path, out of reach of the
+   * host's br_netfilter; undefined (`--bridges-netns host`): the host's namespace
+   */
+  bridgesNetns?: string;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +62,7 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   port: 6783,
   vxlanPort: 4789,
+  bridgesNetns: '/run/netns/weft',
 };
 
 export interface RawOptions {
@@ -79,6 +85,8 @@ export interface RawOptions {
   fastdp?: boolean;
   vxlanPort?: string;
   removeOnSignal?: boolean;
+  /** a path, or `host` */
+  bridgesNetns?: string;
 }
 
 export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env): Config {
@@ -112,7 +120,16 @@ export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env)
     fastdp: o.fastdp ?? true,
     vxlanPort: o.vxlanPort === undefined ? DEFAULTS.vxlanPort : portOption(o.vxlanPort, '--vxlan-port'),
     removeOnSignal: o.removeOnSignal === true,
+    ...bridgesNetnsOption(o.bridgesNetns ?? DEFAULTS.bridgesNetns),
   };
+}
+
+function bridgesNetnsOption(v: string): { bridgesNetns?: string } {
+  if (v === 'host') return {};
+  if (!path.isAbsolute(v) || path.normalize(v) !== v || v.endsWith('/')) {
+    throw new ConfigError(`--bridges-netns ${JSON.stringify(v)}: an absolute path to pin the namespace at, or host`);
+  }
+  return { bridgesNetns: v };
 }
 
 /** a driver name as Docker has it: a plain name, or a managed plugin's reference ([registry/]repo[:tag]) */

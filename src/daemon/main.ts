@@ -31,6 +31,7 @@ import { DropCounter } from '../mesh/stats';
 import { FramedTransport } from '../mesh/transport/framed';
 import { UdpTransport } from '../mesh/transport/udp';
 import { RtNetlink } from '../netlink/rtnetlink';
+import { openBridgeNamespace } from '../network/bridgeNamespace';
 import { type HostNetworks, validateHostNetworks } from '../network/clusterNetworks';
 import { type EndpointEntry, flatten, KnownSince, localEntries, validateEntries } from '../network/endpointTable';
 import type { NetworkCollections } from '../network/model';
@@ -70,6 +71,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const store = new SqliteStore<Collections>(path.join(config.stateDir, 'weft.db'));
   const netlink = await RtNetlink.open();
   const [links, routesNow, addrs] = [await netlink.listLinks(), await netlink.listRoutes(), await netlink.listAddresses()];
+  const bridgeNs = await openBridgeNamespace(netlink, config.bridgesNetns, log.child({ c: 'netns' }));
+  const { ns } = bridgeNs;
   const mtu = config.mtu ?? deriveMtu(links, routesNow);
 
   // the mesh: who we are, where peers reach us, the password
@@ -119,7 +122,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const topology = new SegmentChannel<PeerId[]>(ChannelId.Topology, self, { validate: validatePeerList });
   mesh.gossip.add(topology);
   const dataPlane = new DataPlane({
-    self, netlink, clock, log: log.child({ c: 'dataplane' }), fastdp, vxlanPort: config.vxlanPort, mesh, topology,
+    self, ns, clock, log: log.child({ c: 'dataplane' }), fastdp, vxlanPort: config.vxlanPort, mesh, topology,
     endpoints: () => flatten(endpointTable.all()),
     hostsWithSubnet: (subnet) => new Set(networkSegments.all().filter((s) => s.data.networks.some((n) => n.subnet === subnet)).map((s) => s.writer)),
     openTap,
@@ -144,8 +147,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
   const networks: Networks = new Networks({
     ports: dataPlane,
-    store, netlink, firewall, clock, log: log.child({ c: 'network' }), mtu,
-    spares: new SparePairs({ netlink, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
+    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu,
+    spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
     onNetworksChanged: () => networkSync.kick(),
     onEndpointsChanged: () => {
       publishEndpoints();
@@ -162,7 +165,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     log: log.child({ c: 'ring' }),
   });
   const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered: publisher.remembered });
-  const reconciler = new Reconciler({ networks, ipam, netlink, firewall, clock, log: log.child({ c: 'reconcile' }), driver: config.driver });
+  const reconciler = new Reconciler({ networks, ipam, ns, firewall, clock, log: log.child({ c: 'reconcile' }), driver: config.driver });
   await reconciler.kernel();
 
   const docker = new DockerClient(dockerEndpoint(config.dockerHost));
@@ -201,6 +204,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
       range: formatCidr(config.range),
       defaultSubnet: formatCidr(config.defaultSubnet),
       mtu,
+      bridges: bridgeNs.where,
       docker: { checked: sync.checked, reachable: sync.reachable, defaultNetwork: sync.defaultNetwork },
       mesh: {
         self: { id: self, nickname: config.nickname, addr: advertise },
@@ -245,7 +249,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   });
   sync.start();
   networkSync.start();
-  log.info({ version: VERSION, peer: self, socket: config.socketPath, mesh: advertise, encrypted: key !== undefined, mtu }, 'weft started');
+  log.info({ version: VERSION, peer: self, socket: config.socketPath, mesh: advertise, encrypted: key !== undefined, mtu, bridges: bridgeNs.where }, 'weft started');
 
   let stopping: Promise<void> | undefined;
   let stoppedNow: () => void = () => undefined;
@@ -265,6 +269,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
       await dataPlane.stop(o.keep === true);
       await mesh.stop();
       fs.rmSync(config.socketPath, { force: true });
+      await bridgeNs.close();
       await netlink.close();
       store.close();
       removePid(config.pidFile);

@@ -16,9 +16,10 @@ import type { DropCounter } from '../mesh/stats';
 import type { Bytes } from '../mesh/transport/bytes';
 import type { Transport } from '../mesh/transport/types';
 import { ensureAddress, ensureVxlan, removeLink } from '../netlink/ensure';
-import type { LinkChange, Netlink } from '../netlink/types';
+import type { LinkChange } from '../netlink/types';
 import type { ClusterEndpoint } from '../network/endpointTable';
 import type { NetworkRecord } from '../network/model';
+import { type Namespaces, separate } from '../network/namespaces';
 import { PROBE_DEVICE, tapName, vxlanName } from '../network/names';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
 import { macKeyOf } from './frames/mac';
@@ -45,7 +46,8 @@ export interface MeshPort {
 
 export interface DataPlaneDeps {
   self: PeerId;
-  netlink: Netlink;
+  /** the probe device and the VXLAN devices' sockets in the host's namespace; the ports in the bridges' */
+  ns: Namespaces;
   clock: Scheduler;
   log: Logger;
   /** the kernel fast path on this host; false with --no-fastdp or a password */
@@ -134,7 +136,7 @@ export class DataPlane {
 
   async start(): Promise<void> {
     if (this.d.fastdp) {
-      const nl = this.d.netlink;
+      const nl = this.d.ns.host.nl;
       // the kernel drops a decapsulated frame not addressed to the device: probes carry this fixed MAC
       await ensureVxlan(nl, { name: PROBE_DEVICE, vni: PROBE_VNI, port: this.d.vxlanPort, learning: false });
       const probe = await nl.getLink(PROBE_DEVICE);
@@ -144,7 +146,7 @@ export class DataPlane {
       this.probeSocket = await this.d.openProbeSocket();
       this.probeSocket.onReceive((data) => this.prober.received(data));
     } else {
-      await removeLink(this.d.netlink, PROBE_DEVICE); // left by an earlier run with the fast path on
+      await removeLink(this.d.ns.host.nl, PROBE_DEVICE); // left by an earlier run with the fast path on
     }
     this.timer = this.d.clock.every(this.d.tickMs, () => this.tick(true));
     this.resync = this.d.clock.every(RESYNC_MS, () => this.schedule());
@@ -161,7 +163,7 @@ export class DataPlane {
     this.nets.clear();
     this.sleeve.close();
     await this.probeSocket?.close();
-    if (this.d.fastdp && !keep) await removeLink(this.d.netlink, PROBE_DEVICE).catch(() => false);
+    if (this.d.fastdp && !keep) await removeLink(this.d.ns.host.nl, PROBE_DEVICE).catch(() => false);
   }
 
   /** the devices a network's data plane owns on this host (the reconciler keeps them) */
@@ -174,16 +176,24 @@ export class DataPlane {
     const vni = vniForSubnet(parseCidr(net.subnet));
     const clash = [...this.nets.values()].find((n) => n.vni === vni && n.id !== net.id);
     if (clash) throw new Error(`network ${net.subnet} would share VXLAN id ${vni} with ${clash.subnet} on this host; use another subnet`);
-    const nl = this.d.netlink;
+    const { host, bridges } = this.d.ns;
     const o: OverlayNetwork = { id: net.id, subnet: net.subnet, vni, tap: tapName(net.id), ...(net.gateway ? { gateway: net.gateway } : {}) };
     if (this.d.fastdp) {
       o.vxlan = vxlanName(net.id);
-      await ensureVxlan(nl, { name: o.vxlan, vni, port: this.d.vxlanPort, learning: false, proxy: true, mtu: net.mtu });
+      // made from the host's namespace, so its UDP socket is on the underlay, and placed beside the bridge
+      await ensureVxlan(bridges.nl, { name: o.vxlan, vni, port: this.d.vxlanPort, learning: false, proxy: true, mtu: net.mtu, netns: bridges.ref }, host.nl);
       await this.port(o.vxlan, net);
     }
-    if (!this.nets.has(net.id) || !(await nl.getLink(o.tap))) {
+    if (!this.nets.has(net.id) || !(await bridges.nl.getLink(o.tap))) {
       this.sleeve.detach(vni);
+      // the TAP is made where this thread is (the host's namespace) and keeps its descriptor when moved
       const tap = this.d.openTap(o.tap);
+      if (separate(this.d.ns)) {
+        await host.nl.moveLink(o.tap, bridges.ref).catch((e: unknown) => {
+          tap.close();
+          throw e;
+        });
+      }
       this.sleeve.attach(vni, tap);
       this.tapOf.set(net.id, { vni, vnetHdr: tap.vnetHdr });
     }
@@ -200,7 +210,7 @@ export class DataPlane {
     this.told.delete(net.id);
     this.tapOf.delete(net.id);
     if (vni !== undefined) this.sleeve.detach(vni);
-    await removeLink(this.d.netlink, vxlanName(net.id));
+    await removeLink(this.d.ns.bridges.nl, vxlanName(net.id));
   }
 
   /** per peer: how frames reach it */
@@ -231,7 +241,7 @@ export class DataPlane {
 
   /** puts a device on the network's bridge, up, with the network's MTU (and `extra`, in the same request) */
   private port(name: string, net: NetworkRecord, extra: LinkChange = {}): Promise<void> {
-    const nl = this.d.netlink;
+    const nl = this.d.ns.bridges.nl;
     return (async () => {
       await nl.setLink(name, { master: net.bridge, mtu: net.mtu, up: true, ...extra });
       // no learning: weft programs every remote MAC; isolated: overlay never forwards to overlay (split horizon)
@@ -317,7 +327,7 @@ export class DataPlane {
       });
       this.announceChanges(net, plan);
       // one network's failure (its devices gone, say) must not leave the others stale
-      await applyPlan(this.d.netlink, net, plan, this.d.log).catch((e: unknown) => this.d.log.error({ err: e, network: net.id.slice(0, 12) }, 'could not program the data plane of a network'));
+      await applyPlan(this.d.ns.bridges.nl, net, plan, this.d.log).catch((e: unknown) => this.d.log.error({ err: e, network: net.id.slice(0, 12) }, 'could not program the data plane of a network'));
     }
   }
 

@@ -12,6 +12,9 @@ export const CONTAINER_VETH_PREFIX = 'wfc';
 /** the data plane's ports on each bridge: the kernel VXLAN device and the sleeve's TAP */
 export const VXLAN_PREFIX = 'wfv';
 export const TAP_PREFIX = 'wft';
+/** the gateway: a veth pair per network, the address on the host's end, the other end a port of the bridge */
+export const GATEWAY_PREFIX = 'wfg';
+export const GATEWAY_PORT_PREFIX = 'wfb';
 /** one per host: the VXLAN device that fast-path probes from peers arrive on */
 export const PROBE_DEVICE = 'wfprobe';
 
@@ -35,20 +38,42 @@ export function tapName(networkId: string): string {
   return TAP_PREFIX + networkId.slice(0, 12);
 }
 
+export function gatewayName(networkId: string): string {
+  return GATEWAY_PREFIX + networkId.slice(0, 12);
+}
+
+export function gatewayPortName(networkId: string): string {
+  return GATEWAY_PORT_PREFIX + networkId.slice(0, 12);
+}
+
+const PREFIXES = [BRIDGE_PREFIX, HOST_VETH_PREFIX, CONTAINER_VETH_PREFIX, VXLAN_PREFIX, TAP_PREFIX, GATEWAY_PREFIX, GATEWAY_PORT_PREFIX];
+
 export function isWeftDevice(name: string): boolean {
-  return [BRIDGE_PREFIX, HOST_VETH_PREFIX, CONTAINER_VETH_PREFIX, VXLAN_PREFIX, TAP_PREFIX].some((p) => name.startsWith(p)) || name === PROBE_DEVICE;
+  return PREFIXES.some((p) => name.startsWith(p)) || name === PROBE_DEVICE;
 }
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
 /**
- * The bridge's MAC, the same on every host for a subnet: the gateway is then one
+ * The gateway's MAC, the same on every host for a subnet: the gateway is then one
  * "anycast" address cluster-wide, and a container that moves keeps a valid ARP
  * entry for it. 0x7a: locally administered, unicast.
  */
 export function gatewayMac(subnet: Cidr): string {
+  return subnetMac(0x7a, subnet);
+}
+
+/**
+ * The bridge's own MAC: fixed, so it does not follow its ports', and never the gateway's (a bridge
+ * holding that address would take the gateway's frames for itself). 0x7e: locally administered, unicast.
+ */
+export function bridgeMac(subnet: Cidr): string {
+  return subnetMac(0x7e, subnet);
+}
+
+function subnetMac(first: number, subnet: Cidr): string {
   const b = subnet.base;
-  return ['7a', hex2(subnet.prefix), hex2((b >>> 24) & 255), hex2((b >>> 16) & 255), hex2((b >>> 8) & 255), hex2(b & 255)].join(':');
+  return [hex2(first), hex2(subnet.prefix), hex2((b >>> 24) & 255), hex2((b >>> 16) & 255), hex2((b >>> 8) & 255), hex2(b & 255)].join(':');
 }
 
 /** A MAC for an endpoint Docker gave none: 02:42 (Docker's own prefix) + the IPv4 address, as Docker's bridge does. */

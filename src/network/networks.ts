@@ -1,22 +1,24 @@
 /**
- * The network driver's model on this host: networks (one Linux bridge each,
- * holding the gateway address) and endpoints (one veth pair each: the host end
- * on the bridge, the other end handed to Docker for the container).
+ * The network driver's model on this host: networks (one Linux bridge each, and
+ * a veth pair whose host end holds the gateway address) and endpoints (one veth
+ * pair each: the host end on the bridge, the other end handed to Docker for the
+ * container). Bridges and their ports live in Namespaces.bridges, what Docker
+ * and the host use in Namespaces.host (./namespaces.ts).
  * Kernel first, then the record: a crash in between leaves a device without a
  * record, which the reconciler removes at the next start.
  */
 import type { Logger } from 'pino';
 import { type Cidr, contains, formatCidr, formatIp, parseCidr } from '../addr/cidr';
 import { isNetlinkError, NetlinkError } from '../netlink/errors';
-import { ensureAddress, ensureBridge, removeLink } from '../netlink/ensure';
+import { ensureAddress, ensureBridge, ensureVeth, removeAddress, removeLink, settleLink } from '../netlink/ensure';
 import type { Firewall } from '../firewall/types';
-import type { Netlink } from '../netlink/types';
 import type { Store } from '../store/types';
 import type { Clock } from '../util/clock';
 import { KeyedMutex } from '../util/keyedMutex';
 import { NetworkError } from './errors';
 import type { EndpointRecord, NetworkCollections, NetworkRecord } from './model';
-import { bridgeName, containerVethName, gatewayMac, hostVethName, macForIp } from './names';
+import { type Namespaces, separate } from './namespaces';
+import { bridgeMac, bridgeName, containerVethName, gatewayMac, gatewayName, gatewayPortName, hostVethName, macForIp } from './names';
 import type { SparePairs } from './sparePairs';
 
 export interface CreateNetworkInput {
@@ -50,7 +52,7 @@ export interface NetworkPorts {
 
 export interface NetworkDeps {
   store: Store<NetworkCollections>;
-  netlink: Netlink;
+  ns: Namespaces;
   firewall: Firewall;
   clock: Clock;
   log: Logger;
@@ -119,10 +121,7 @@ export class Networks {
       try {
         await this.applyNetwork(rec);
       } catch (e) {
-        await this.d.spares?.drain(rec.id);
-        await this.d.ports?.detach(rec).catch(() => undefined);
-        await removeLink(this.d.netlink, rec.bridge).catch(() => undefined);
-        await this.d.firewall.revokeBridge(rec.bridge).catch(() => undefined);
+        await this.unapplyNetwork(rec, true);
         throw kernelError(`create bridge ${rec.bridge}`, e);
       }
       this.d.store.put('networks', rec.id, rec);
@@ -132,28 +131,55 @@ export class Networks {
 
   /** makes the kernel match a network record (idempotent; the reconciler uses it too) */
   async applyNetwork(rec: NetworkRecord): Promise<void> {
-    await ensureBridge(this.d.netlink, { name: rec.bridge, mtu: rec.mtu, mac: rec.mac, up: true });
-    if (rec.gateway) await ensureAddress(this.d.netlink, rec.bridge, `${rec.gateway}/${parseCidr(rec.subnet).prefix}`);
-    await this.d.firewall.allowBridge(rec);
+    const { host, bridges } = this.d.ns;
+    const subnet = parseCidr(rec.subnet);
+    await ensureBridge(bridges.nl, { name: rec.bridge, mtu: rec.mtu, mac: bridgeMac(subnet), up: true });
+    if (rec.gateway) {
+      const port = gatewayPortName(rec.id);
+      const gw = gatewayName(rec.id);
+      await ensureVeth(bridges.nl, { name: port, peerName: gw, peerNetns: host.ref, peerMac: rec.mac, mtu: rec.mtu, master: rec.bridge, up: true });
+      // the anycast gateway: the same address and MAC on every host; the bridge sends that MAC to this port
+      // only (flooded, it would reach every host's gateway over the overlay)
+      await settleLink(host.nl, gw, { mtu: rec.mtu, mac: rec.mac, up: true });
+      await bridges.nl.setFdb({ dev: port, mac: rec.mac, master: true });
+      const cidr = `${rec.gateway}/${subnet.prefix}`;
+      await ensureAddress(host.nl, gw, cidr);
+      // a weft before 2026-11-25 put the gateway on the bridge itself
+      await removeAddress(bridges.nl, rec.bridge, cidr);
+    }
+    // iptables sees bridged traffic only in the host's namespace
+    if (separate(this.d.ns)) await this.d.firewall.revokeBridge(rec.bridge);
+    else await this.d.firewall.allowBridge(rec);
     await this.d.ports?.attach(rec);
     this.d.spares?.fill(rec);
   }
 
   /**
-   * Takes a network's bridge and ports out of the kernel, keeping its record and
+   * Takes a network's bridge, gateway and ports out of the kernel, keeping its record and
    * the endpoints' veth pairs (a running container keeps its interface): the next
-   * start puts the rest back. For `weft stop`.
+   * start puts the rest back. For `weft stop`, DeleteNetwork, and a CreateNetwork that
+   * failed half-way (`bestEffort`: every step is tried; else the first failure stops it).
    */
-  async unapplyNetwork(rec: NetworkRecord): Promise<void> {
-    await this.d.spares?.drain(rec.id);
-    await this.d.ports?.detach(rec);
-    await removeLink(this.d.netlink, rec.bridge);
-    await this.d.firewall.revokeBridge(rec.bridge);
+  async unapplyNetwork(rec: NetworkRecord, bestEffort = false): Promise<void> {
+    const step = (p: Promise<unknown>) => (bestEffort ? p.catch(() => undefined) : p);
+    await step(this.d.spares?.drain(rec.id) ?? Promise.resolve());
+    await step(this.d.ports?.detach(rec) ?? Promise.resolve());
+    // deleting one end of a veth deletes both
+    await step(removeLink(this.d.ns.bridges.nl, gatewayPortName(rec.id)));
+    await step(removeLink(this.d.ns.bridges.nl, rec.bridge));
+    await step(this.d.firewall.revokeBridge(rec.bridge));
   }
 
-  /** every device a network owns on this host besides its endpoints' */
-  deviceNames(rec: NetworkRecord): string[] {
-    return [rec.bridge, ...(this.d.ports?.deviceNames(rec) ?? []), ...(this.d.spares?.deviceNames(rec.id) ?? [])];
+  /** every device a network owns on this host besides its endpoints', by the namespace it lives in */
+  deviceNames(rec: NetworkRecord): { host: string[]; bridges: string[] } {
+    const spares = this.d.spares?.pairs(rec.id) ?? [];
+    return {
+      host: [...(rec.gateway ? [gatewayName(rec.id)] : []), ...spares.map((s) => s.containerVeth)],
+      bridges: [
+        rec.bridge, ...(rec.gateway ? [gatewayPortName(rec.id)] : []), ...(this.d.ports?.deviceNames(rec) ?? []),
+        ...spares.map((s) => s.hostVeth),
+      ],
+    };
   }
 
   /** idempotent; endpoints Docker forgot to delete go with the network */
@@ -163,13 +189,9 @@ export class Networks {
       if (!rec) return;
       await this.d.spares?.drain(id);
       for (const ep of this.endpoints(id)) await this.removeEndpoint(ep);
-      await this.d.ports?.detach(rec).catch((e: unknown) => {
-        throw kernelError(`remove the data plane of ${rec.bridge}`, e);
-      });
-      await removeLink(this.d.netlink, rec.bridge).catch((e: unknown) => {
+      await this.unapplyNetwork(rec).catch((e: unknown) => {
         throw kernelError(`delete bridge ${rec.bridge}`, e);
       });
-      await this.d.firewall.revokeBridge(rec.bridge);
       this.d.store.delete('networks', id);
       this.d.onNetworksChanged?.();
     });
@@ -200,7 +222,7 @@ export class Networks {
         try {
           await this.applyEndpoint(net, rec);
         } catch (e) {
-          await removeLink(this.d.netlink, rec.hostVeth).catch(() => undefined);
+          await removeLink(this.d.ns.bridges.nl, rec.hostVeth).catch(() => undefined);
           throw kernelError(`create veth ${rec.hostVeth}`, e);
         }
       }
@@ -213,18 +235,32 @@ export class Networks {
 
   /** makes the kernel match an endpoint record: the pair exists, host end on the bridge and up */
   async applyEndpoint(net: NetworkRecord, rec: EndpointRecord): Promise<void> {
-    const nl = this.d.netlink;
-    const create = () => nl.createVeth({ name: rec.hostVeth, peerName: rec.containerVeth, mtu: net.mtu, peerMac: rec.mac, master: net.bridge, up: true });
-    // the common case in one round trip: a new pair, made up and on the bridge
+    const { host, bridges } = this.d.ns;
+    const create = () => bridges.nl.createVeth({
+      name: rec.hostVeth, peerName: rec.containerVeth, peerNetns: host.ref, mtu: net.mtu, peerMac: rec.mac, master: net.bridge, up: true,
+    });
+    // the common case in one round trip: a new pair, made up and on the bridge, the container end where Docker looks
     try {
       return await create();
     } catch (e) {
       if (!isNetlinkError(e, 'EEXIST')) throw e;
     }
-    if (await nl.getLink(rec.hostVeth)) return nl.setLink(rec.hostVeth, { master: net.bridge, mtu: net.mtu, up: true });
+    if (await bridges.nl.getLink(rec.hostVeth)) return bridges.nl.setLink(rec.hostVeth, { master: net.bridge, mtu: net.mtu, up: true });
     // the container end alone is left over (e.g. returned by Docker after a crash)
-    await removeLink(nl, rec.containerVeth);
+    await removeLink(host.nl, rec.containerVeth);
     await create();
+  }
+
+  /**
+   * An endpoint's host end that a weft of an earlier layout left in the host's namespace goes to the
+   * bridges' (its container keeps its interface); applyEndpoint then puts it on the bridge. true if moved.
+   */
+  async adoptHostEnd(rec: EndpointRecord): Promise<boolean> {
+    if (!separate(this.d.ns)) return false;
+    const { host, bridges } = this.d.ns;
+    if ((await host.nl.getLink(rec.hostVeth))?.kind !== 'veth' || (await bridges.nl.getLink(rec.hostVeth))) return false;
+    await host.nl.moveLink(rec.hostVeth, bridges.ref);
+    return true;
   }
 
   /**
@@ -264,8 +300,8 @@ export class Networks {
       const rec = this.requireEndpoint(networkId, endpointId);
       // Docker needs SrcName in the host namespace now; a leftover from a failed start may have lost it
       const fresh = this.unjoined.delete(rec.id);
-      if (!fresh && !(await this.d.netlink.getLink(rec.containerVeth))) {
-        await removeLink(this.d.netlink, rec.hostVeth);
+      if (!fresh && !(await this.d.ns.host.nl.getLink(rec.containerVeth))) {
+        await removeLink(this.d.ns.bridges.nl, rec.hostVeth);
         await this.applyEndpoint(net, rec).catch((e: unknown) => {
           throw kernelError(`re-create veth ${rec.hostVeth}`, e);
         });
@@ -303,8 +339,8 @@ export class Networks {
 
   private async deletePair(rec: EndpointRecord): Promise<void> {
     // deleting one end of a veth deletes both; the container end alone may be left after a crash
-    const deleted = await removeLink(this.d.netlink, rec.hostVeth);
-    if (!deleted) await removeLink(this.d.netlink, rec.containerVeth).catch(() => undefined);
+    const deleted = await removeLink(this.d.ns.bridges.nl, rec.hostVeth);
+    if (!deleted) await removeLink(this.d.ns.host.nl, rec.containerVeth).catch(() => undefined);
   }
 
   private forget(rec: EndpointRecord): void {

@@ -13,27 +13,33 @@ import type { Ipam } from '../ipam/ipam';
 import { formatCidr, formatIp, parseCidr, parseIp } from '../addr/cidr';
 import { removeLink } from '../netlink/ensure';
 import type { Firewall } from '../firewall/types';
-import type { Netlink } from '../netlink/types';
 import type { Clock } from '../util/clock';
 import type { EndpointRecord, NetworkRecord } from './model';
 import { parseMtu } from './mtu';
+import { type Namespaces, separate, type Side } from './namespaces';
 import { BRIDGE_PREFIX, isWeftDevice, PROBE_DEVICE } from './names';
 import type { Networks } from './networks';
 
 export const GRACE_MS = 60_000;
 
-/** names of weft-made devices that no record accounts for. Pure. */
-export function orphanDevices(
-  deviceNames: readonly string[],
+export interface WantedDevices { host: ReadonlySet<string>; bridges: ReadonlySet<string> }
+
+/** the devices the records account for, by the namespace they live in. Pure. */
+export function wantedDevices(
   networks: readonly NetworkRecord[],
   endpoints: readonly EndpointRecord[],
-  networkDevices: (n: NetworkRecord) => string[] = (n) => [n.bridge],
-): string[] {
-  const wanted = new Set<string>([
-    ...networks.flatMap(networkDevices),
-    ...endpoints.flatMap((e) => [e.hostVeth, e.containerVeth]),
-    PROBE_DEVICE, // the data plane's own, made at start when the fast path is on
-  ]);
+  networkDevices: (n: NetworkRecord) => { host: string[]; bridges: string[] },
+): WantedDevices {
+  const per = networks.map(networkDevices);
+  return {
+    // the probe device is the data plane's own, made at start when the fast path is on
+    host: new Set([...per.flatMap((d) => d.host), ...endpoints.map((e) => e.containerVeth), PROBE_DEVICE]),
+    bridges: new Set([...per.flatMap((d) => d.bridges), ...endpoints.map((e) => e.hostVeth)]),
+  };
+}
+
+/** names of weft-made devices in a namespace that no record accounts for there. Pure. */
+export function orphanDevices(deviceNames: readonly string[], wanted: ReadonlySet<string>): string[] {
   return deviceNames.filter((n) => isWeftDevice(n) && !wanted.has(n));
 }
 
@@ -62,7 +68,7 @@ export function unknownNetworks(docker: readonly DockerNetwork[], known: readonl
 export class Reconciler {
   constructor(
     /** driver: the name Docker knows weft by, as network and as IPAM driver */
-    private readonly d: { networks: Networks; ipam: Ipam; netlink: Netlink; firewall: Firewall; clock: Clock; log: Logger; driver: string },
+    private readonly d: { networks: Networks; ipam: Ipam; ns: Namespaces; firewall: Firewall; clock: Clock; log: Logger; driver: string },
   ) {}
 
   /**
@@ -108,8 +114,30 @@ export class Reconciler {
     return adopted;
   }
 
+  /**
+   * At start: host ends a weft of the one-namespace layout left in the host's namespace move to the
+   * bridges' (their containers keep their interfaces); devices no record accounts for go, in each
+   * namespace (before anything is made: such a layout's VXLAN device would hold the VNI a new one
+   * needs); then every network and endpoint gets its devices.
+   */
   async kernel(): Promise<void> {
-    const { networks, netlink, log } = this.d;
+    const { networks, ns, log } = this.d;
+    for (const ep of networks.endpoints()) {
+      if (await networks.adoptHostEnd(ep).catch((e: unknown) => log.error({ err: e, veth: ep.hostVeth }, 'could not move a veth into the bridges\' namespace'))) {
+        log.info({ veth: ep.hostVeth }, 'moved a container\'s veth into the bridges\' namespace');
+      }
+    }
+    const wanted = wantedDevices(networks.networks(), networks.endpoints(), (n) => networks.deviceNames(n));
+    const sides: [Side, ReadonlySet<string>][] = separate(ns)
+      ? [[ns.host, wanted.host], [ns.bridges, wanted.bridges]]
+      : [[ns.host, new Set([...wanted.host, ...wanted.bridges])]];
+    for (const [side, want] of sides) {
+      for (const name of orphanDevices((await side.nl.listLinks()).map((l) => l.name), want)) {
+        log.info({ device: name, netns: side.ref.path }, 'removing device left from an earlier run');
+        await removeLink(side.nl, name).catch((e: unknown) => log.warn({ err: e, device: name }, 'could not remove device'));
+        if (name.startsWith(BRIDGE_PREFIX)) await this.d.firewall.revokeBridge(name).catch(() => undefined);
+      }
+    }
     for (const net of networks.networks()) {
       await networks.applyNetwork(net).catch((e: unknown) => log.error({ err: e, bridge: net.bridge }, 'could not restore bridge'));
     }
@@ -119,16 +147,11 @@ export class Reconciler {
       // a joined endpoint's container end is inside the container: only the host end is ours to check
       await networks.applyEndpoint(net, ep).catch((e: unknown) => log.error({ err: e, veth: ep.hostVeth }, 'could not restore veth'));
     }
-    const names = (await netlink.listLinks()).map((l) => l.name);
-    for (const name of orphanDevices(names, networks.networks(), networks.endpoints(), (n) => networks.deviceNames(n))) {
-      log.info({ device: name }, 'removing device left from an earlier run');
-      await removeLink(netlink, name).catch((e: unknown) => log.warn({ err: e, device: name }, 'could not remove device'));
-      if (name.startsWith(BRIDGE_PREFIX)) await this.d.firewall.revokeBridge(name).catch(() => undefined);
-    }
   }
 
-  /** the rules Docker may have dropped (a dockerd restart re-creates its chains) */
+  /** the rules Docker may have dropped (a dockerd restart re-creates its chains); none when the bridges have a namespace of their own */
   async firewall(): Promise<void> {
+    if (separate(this.d.ns)) return;
     for (const net of this.d.networks.networks()) {
       await this.d.firewall.allowBridge(net).catch((e: unknown) => this.d.log.warn({ err: e, bridge: net.bridge }, 'could not ensure firewall rule'));
     }

@@ -22,8 +22,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { removeLink } from '../netlink/ensure';
-import type { Netlink } from '../netlink/types';
 import type { NetworkRecord } from './model';
+import type { Namespaces } from './namespaces';
 import { CONTAINER_VETH_PREFIX, HOST_VETH_PREFIX } from './names';
 
 /** per network; a `docker run` takes one, so two cover a burst of two before the refill catches up */
@@ -56,7 +56,7 @@ interface Pool {
 export class SparePairs {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly d: { netlink: Netlink; log: Logger; size: number }) {}
+  constructor(private readonly d: { ns: Namespaces; log: Logger; size: number }) {}
 
   /** tops the network's spares up in the background (idempotent) */
   fill(net: NetworkRecord): void {
@@ -105,18 +105,18 @@ export class SparePairs {
   }
 
   /**
-   * Takes back a deleted endpoint's pair when it is as a spare is made (both ends in this
-   * namespace, the host end up on the network's bridge, the container end down, the network's
-   * MTU): three lookups instead of a deletion that waits for RCU grace periods. false when it
+   * Takes back a deleted endpoint's pair when it is as a spare is made (the host end up on the
+   * network's bridge, the container end down in the host's namespace, the network's MTU): three
+   * lookups instead of a deletion that waits for RCU grace periods. false when it
    * is not, when the pool is full or gone, or when a lookup fails; then the caller deletes it.
    */
   async giveBack(net: NetworkRecord, pair: VethNames): Promise<boolean> {
     if (!this.hasRoom(net.id)) return false;
-    const nl = this.d.netlink;
+    const { host: h, bridges: b } = this.d.ns;
     try {
-      const host = await nl.getLink(pair.hostVeth);
-      const peer = await nl.getLink(pair.containerVeth);
-      const bridge = await nl.getLink(net.bridge);
+      const host = await b.nl.getLink(pair.hostVeth);
+      const peer = await h.nl.getLink(pair.containerVeth);
+      const bridge = await b.nl.getLink(net.bridge);
       const asSpare =
         host?.kind === 'veth' && host.up && host.mtu === net.mtu && bridge !== undefined && host.masterIndex === bridge.index &&
         peer?.kind === 'veth' && !peer.up && peer.mtu === net.mtu && peer.masterIndex === undefined;
@@ -136,11 +136,16 @@ export class SparePairs {
     return pool !== undefined && !pool.closed && pool.ready.length < GIVE_BACK_LIMIT * this.d.size;
   }
 
-  /** device names the pool holds or is making for this network */
-  deviceNames(networkId: string): string[] {
+  /** the pairs the pool holds or is making for this network */
+  pairs(networkId: string): VethNames[] {
     const pool = this.pools.get(networkId);
     if (!pool) return [];
-    return [...pool.ready, ...(pool.making ? [pool.making] : [])].flatMap((s) => [s.hostVeth, s.containerVeth]);
+    return [...pool.ready, ...(pool.making ? [pool.making] : [])];
+  }
+
+  /** their device names, both ends */
+  deviceNames(networkId: string): string[] {
+    return this.pairs(networkId).flatMap((s) => [s.hostVeth, s.containerVeth]);
   }
 
   /** resolves once no spare is being made (before the netlink socket closes) */
@@ -161,7 +166,7 @@ export class SparePairs {
     this.pools.delete(networkId);
     for (const s of pool.ready) {
       // deleting one end of a veth deletes both
-      await removeLink(this.d.netlink, s.hostVeth).catch((e: unknown) => this.d.log.warn({ err: e, veth: s.hostVeth }, 'could not remove a spare veth pair'));
+      await removeLink(this.d.ns.bridges.nl, s.hostVeth).catch((e: unknown) => this.d.log.warn({ err: e, veth: s.hostVeth }, 'could not remove a spare veth pair'));
     }
   }
 
@@ -171,7 +176,10 @@ export class SparePairs {
       pool.making = names;
       try {
         const { net } = pool;
-        await this.d.netlink.createVeth({ name: names.hostVeth, peerName: names.containerVeth, mtu: net.mtu, master: net.bridge, up: true });
+        const { host, bridges } = this.d.ns;
+        await bridges.nl.createVeth({
+          name: names.hostVeth, peerName: names.containerVeth, peerNetns: host.ref, mtu: net.mtu, master: net.bridge, up: true,
+        });
         pool.ready.push(names);
         wake(pool);
       } catch (e) {

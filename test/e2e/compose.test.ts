@@ -5,7 +5,7 @@
  * reaches the database over it at its fixed address, and `down` removes the
  * containers, the network and weft's bridge for it.
  */
-import { docker, labDown, labUp, resetWeft, sh, shOk, waitFor } from './lab';
+import { docker, labDown, labUp, linkNames, resetWeft, sh, shOk, waitFor } from './lab';
 
 const H = 'h1';
 const PROJECT = 'weftcompose';
@@ -27,8 +27,7 @@ interface StatusView {
 async function weftStatus(): Promise<StatusView> {
   return JSON.parse(await shOk(H, 'bin/weft status --json')) as StatusView;
 }
-const weftBridges = async (): Promise<string[]> =>
-  (await shOk(H, 'ip -o link show type bridge')).split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.startsWith('weft-'));
+const weftBridges = async (): Promise<string[]> => (await linkNames(H, 'bridges')).filter((n) => n.startsWith('weft-'));
 
 beforeAll(async () => {
   await labUp(1);

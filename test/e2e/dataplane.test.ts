@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  block, captureStart, captureStop, docker, hostIp, labDown, labUp, resetWeft, shOk, timedMove, unblock, waitFor,
+  block, captureStart, captureStop, docker, hostIp, inBridges, labDown, labUp, resetWeft, shOk, timedMove, unblock, waitFor,
 } from './lab';
 
 const HOSTS = ['h1', 'h2', 'h3'];
@@ -94,7 +94,7 @@ describe('fast path', () => {
     await transfer20MB('right', 'left');
     // the VXLAN device on h1 knows b's MAC behind h3's underlay address
     const mac = (await docker('h3', ['inspect', '-f', '{{.NetworkSettings.Networks.weft.MacAddress}}', 'right'])).trim();
-    const fdb = await shOk('h1', 'bridge fdb show | grep "dst"');
+    const fdb = await shOk('h1', `${inBridges('bridge fdb show')} | grep "dst"`);
     expect(fdb).toContain(`${mac} dev wfv`);
     expect(fdb).toMatch(new RegExp(`${mac} dev wfv\\S+ dst 192\\.168\\.91\\.3`));
     expect(await shOk('h1', 'bin/weft status')).toMatch(/fastdp/);
@@ -162,7 +162,7 @@ describe('sleeve (--no-fastdp)', () => {
   test('h1 and h3 containers ping each other and move 20 MB intact through weft', async () => {
     await pingBothWays('left', 'right');
     await transfer20MB('right', 'left');
-    expect((await shOk('h1', 'bridge fdb show')).includes(' dst ')).toBe(false);
+    expect((await shOk('h1', inBridges('bridge fdb show'))).includes(' dst ')).toBe(false);
     expect((await status('h1')).dataplane.fastdp).toBe(false);
   }, 180_000);
 });

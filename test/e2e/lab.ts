@@ -114,6 +114,24 @@ export async function docker(host: string, args: string[], opts?: ShOptions | nu
   return r.stdout;
 }
 
+/** where `weft launch` pins the namespace of its bridges and their ports (--bridges-netns) */
+export const BRIDGES_NETNS = '/run/netns/weft';
+
+/** a shell command line run in that namespace */
+export function inBridges(cmd: string): string {
+  return `nsenter --net=${BRIDGES_NETNS} ${cmd}`;
+}
+
+/** device names in a host: its own namespace's, the bridges' (none before weft made it), or both */
+export async function linkNames(host: string, where: 'host' | 'bridges' | 'both' = 'both'): Promise<string[]> {
+  const parts = [
+    ...(where !== 'bridges' ? ['ip -o link show'] : []),
+    ...(where !== 'host' ? [`if [ -e ${BRIDGES_NETNS} ]; then ${inBridges('ip -o link show')}; fi`] : []),
+  ];
+  const out = await shOk(host, parts.join('; '));
+  return out.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n);
+}
+
 /** the host's underlay address, 192.168.91.K for hK */
 export async function hostIp(host: string): Promise<string> {
   return (await labOk(['ip', host])).trim();

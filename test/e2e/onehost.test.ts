@@ -2,7 +2,7 @@
  * weft on one host, end to end: a real dockerd in a lab host (scripts/lab),
  * the real daemon launched with bin/weft, real containers.
  */
-import { docker, labDown, labUp, resetWeft, restartDockerd, sh, shOk } from './lab';
+import { docker, labDown, labUp, linkNames, resetWeft, restartDockerd, sh, shOk } from './lab';
 
 const H = 'h1';
 const weft = (args: string) => sh(H, `bin/weft ${args}`);
@@ -22,10 +22,8 @@ async function pings(from: string, ip: string): Promise<boolean> {
   return (await sh(H, ['/usr/bin/docker', 'exec', from, 'ping', '-c', '1', '-W', '2', ip])).code === 0;
 }
 
-async function links(): Promise<string[]> {
-  const out = await shOk(H, 'ip -o link show');
-  return out.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n);
-}
+/** both namespaces' */
+const links = (): Promise<string[]> => linkNames(H);
 
 async function weftPid(): Promise<number> {
   return Number((await shOk(H, 'cat /run/weft/weft.pid')).trim());

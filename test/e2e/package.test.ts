@@ -46,7 +46,8 @@ async function links(): Promise<string[]> {
   const out = await shOk(H, 'ip -o link show');
   return out.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n);
 }
-const WEFT_DEVICE = /^(weft-|wfh|wfc|wfv|wft|wfprobe$)/;
+// weft in a container or a plugin keeps its bridges in the host's namespace (--bridges-netns host)
+const WEFT_DEVICE = /^(weft-|wfh|wfc|wfv|wft|wfg|wfb|wfprobe$)/;
 const weftDevices = async () => (await links()).filter((l) => WEFT_DEVICE.test(l));
 
 /** weft daemons in the host's network namespace (the pid namespace is the machine's) */
@@ -80,7 +81,7 @@ async function cleanup(): Promise<void> {
   await sh(H, `${D} plugin disable -f weft >/dev/null 2>&1; ${D} plugin rm -f weft >/dev/null 2>&1; true`, 120_000);
   await resetWeft(H);
   // devices a crashed run left (weft's own start would remove them; the checks below must not see them)
-  await sh(H, "for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft-|wfh|wfc|wfv|wft|wfprobe$)'); do ip link del \"$d\" 2>/dev/null; done; true");
+  await sh(H, "for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft-|wfh|wfc|wfv|wft|wfg|wfb|wfprobe$)'); do ip link del \"$d\" 2>/dev/null; done; true");
 }
 
 beforeAll(async () => {

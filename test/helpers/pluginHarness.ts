@@ -21,7 +21,10 @@ import { silentLogger } from '../../src/util/log';
 
 export interface Harness {
   socket: string;
+  /** the host's namespace */
   netlink: FakeNetlink;
+  /** the bridges' namespace: netlink itself unless the harness was started with `separate` */
+  bridges: FakeNetlink;
   firewall: FakeFirewall;
   store: MemoryStore<IpamCollections & NetworkCollections>;
   ipam: Ipam;
@@ -31,16 +34,21 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** spares: veth pairs made ahead per network (the daemon's SPARE_PAIRS); none unless asked */
-export async function startHarness(opts: { spares?: number } = {}): Promise<Harness> {
+/**
+ * spares: veth pairs made ahead per network (the daemon's SPARE_PAIRS); none unless asked.
+ * separate: the bridges in a namespace of their own (a second fake)
+ */
+export async function startHarness(opts: { spares?: number; separate?: boolean } = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-plugin-'));
   const socket = path.join(dir, 'weft.sock');
   const netlink = new FakeNetlink();
+  const bridges = opts.separate ? new FakeNetlink() : netlink;
+  const ns = { host: { nl: netlink, ref: netlink.ref('host') }, bridges: { nl: bridges, ref: bridges.ref('bridges') } };
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
-  const spares = opts.spares ? new SparePairs({ netlink, log: silentLogger, size: opts.spares }) : undefined;
-  const networks = new Networks({ store, netlink, firewall, clock, log: silentLogger, mtu: 1450, ...(spares ? { spares } : {}) });
+  const spares = opts.spares ? new SparePairs({ ns, log: silentLogger, size: opts.spares }) : undefined;
+  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, ...(spares ? { spares } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);
   const raw = async (method: string, body: string | Buffer) => {
@@ -54,7 +62,7 @@ export async function startHarness(opts: { spares?: number } = {}): Promise<Harn
     return { status: r.status, json };
   };
   return {
-    socket, netlink, firewall, store, ipam, networks, raw,
+    socket, netlink, bridges, firewall, store, ipam, networks, raw,
     call: (method, body) => raw(method, JSON.stringify(body)),
     close: () => new Promise((resolve) => {
       server.close(() => resolve());

@@ -33,6 +33,7 @@ export function daemonArgs(o: RawOptions): string[] {
     ['name', '--name'], ['driver', '--driver'], ['stateDir', '--state-dir'], ['pidFile', '--pid-file'], ['logFile', '--log-file'], ['statusAddr', '--status-addr'],
     ['ipallocRange', '--ipalloc-range'], ['ipallocDefaultSubnet', '--ipalloc-default-subnet'], ['mtu', '--mtu'], ['logLevel', '--log-level'],
     ['port', '--port'], ['advertise', '--advertise'], ['nickname', '--nickname'], ['vxlanPort', '--vxlan-port'],
+    ['bridgesNetns', '--bridges-netns'],
   ];
   const args: string[] = [];
   for (const [key, flag] of flags) {

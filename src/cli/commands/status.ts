@@ -9,6 +9,8 @@ interface StatusView {
   range: string;
   defaultSubnet: string;
   mtu: number;
+  /** where the bridges live */
+  bridges: string;
   docker: { reachable: boolean; defaultNetwork: { state: string; id?: string; detail?: string } };
   networks: Array<{ id: string; bridge: string; subnet: string; gateway?: string }>;
   endpoints: Array<{ id: string; networkId: string; address: string; mac: string; sandboxKey?: string }>;
@@ -37,6 +39,7 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     `weft ${v.version}, pid ${v.pid}`,
     `  plugin socket: ${v.socket}`,
     `  address range: ${v.range} (default subnet ${v.defaultSubnet}), MTU ${v.mtu}`,
+    `  bridges: in ${v.bridges}`,
     `  docker: ${v.docker.reachable ? 'reachable' : 'not reachable'}; default network: ${v.docker.defaultNetwork.state}${v.docker.defaultNetwork.detail ? ` (${v.docker.defaultNetwork.detail})` : ''}`,
     `  peer: ${v.mesh.self.id} (${v.mesh.self.nickname}) at ${v.mesh.self.addr}${v.mesh.encrypted ? ', encrypted' : ''}`,
     `  data plane: ${v.dataplane.fastdp ? 'fastdp (kernel VXLAN), sleeve where VXLAN does not get through' : `sleeve only (${v.dataplane.fastdpOff ?? 'fastdp off'})`}${v.dataplane.encrypted ? '; sleeve encrypted' : ''}`,

@@ -86,3 +86,13 @@ test('--driver: Docker\'s name for the driver (a managed plugin\'s reference); -
   expect(p.removeOnSignal).toBe(true);
   expect(buildConfig({ driver: 'registry.example:5000/team/weft:0.1.0' }, {}).driver).toBe('registry.example:5000/team/weft:0.1.0');
 });
+
+test('--bridges-netns: a namespace of weft\'s own at /run/netns/weft unless told a path or host', () => {
+  expect(buildConfig({}, {}).bridgesNetns).toBe('/run/netns/weft');
+  expect(buildConfig({ bridgesNetns: '/run/weft/bridges' }, {}).bridgesNetns).toBe('/run/weft/bridges');
+  expect(buildConfig({ bridgesNetns: 'host' }, {}).bridgesNetns).toBeUndefined();
+  for (const bad of ['weft', 'run/netns/weft', '/run/netns/', '/run/../netns/weft', '']) {
+    expect(() => buildConfig({ bridgesNetns: bad }, {})).toThrow(ConfigError);
+  }
+  expect(() => buildConfig({ bridgesNetns: 'x' }, {})).toThrow('--bridges-netns "x": an absolute path to pin the namespace at, or host');
+});

@@ -21,6 +21,7 @@ import { DropCounter } from '../../../src/mesh/stats';
 import { singleSendCapacity } from '../../../src/mesh/transport/framing';
 import type { ReceiveHandler, Transport } from '../../../src/mesh/transport/types';
 import { FakeNetlink } from '../../../src/netlink/fake';
+import { oneNamespace } from '../../../src/network/namespaces';
 import type { FdbInfo, LinkChange } from '../../../src/netlink/types';
 import type { ClusterEndpoint } from '../../../src/network/endpointTable';
 import type { NetworkRecord } from '../../../src/network/model';
@@ -140,8 +141,10 @@ function recordingLog() {
   return { log, lines };
 }
 
-async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?: PeerId[] } = {}) {
+/** separate: the bridges (nl) in a namespace of their own, beside the host's (host) */
+async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?: PeerId[]; separate?: boolean } = {}) {
   const nl = new GatedNetlink();
+  const host = o.separate ? new GatedNetlink() : nl;
   for (const n of o.bridges ?? [NET]) await nl.createBridge({ name: n.bridge, mtu: n.mtu, mac: n.mac });
   const clock = new FakeScheduler();
   const mesh = new FakeMesh();
@@ -153,12 +156,13 @@ async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?:
   const state = { endpoints: [] as ClusterEndpoint[], hosts: new Set(o.hosts ?? [A, B, C]) };
   let tapPeers = 0;
   const deps: DataPlaneDeps = {
-    self: A, netlink: nl, clock, log, fastdp: o.fastdp ?? true, vxlanPort: VXLAN_PORT, mesh, topology,
+    self: A, ns: o.separate ? { host: { nl: host, ref: host.ref('host') }, bridges: { nl, ref: nl.ref('bridges') } } : oneNamespace(nl, nl.ref()), clock, log, fastdp: o.fastdp ?? true, vxlanPort: VXLAN_PORT, mesh, topology,
     endpoints: () => state.endpoints,
     hostsWithSubnet: () => state.hosts,
     openTap: (name) => {
-      // the fake has no TAP kind: a veth of that name stands in for the device the kernel would create
-      void nl.createVeth({ name, peerName: `tp${++tapPeers}` }).catch(() => undefined);
+      // the fake has no TAP kind: a veth of that name stands in for the device the kernel would create (where
+      // the thread is: the host's namespace)
+      void host.createVeth({ name, peerName: `tp${++tapPeers}` }).catch(() => undefined);
       const t = new MemoryTap(name, { vnetHdr: VNET_HDR_BYTES });
       taps.push(t);
       return t;
@@ -175,7 +179,7 @@ async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?:
   const dp = new DataPlane(deps);
   let acked = 0;
   const h = {
-    nl, clock, mesh, topology, taps, probeSockets, drops, lines, state, dp, deps,
+    nl, host, clock, mesh, topology, taps, probeSockets, drops, lines, state, dp, deps,
     /** lets time pass in 10 ms steps, finishing the (promise-driven) work each step starts */
     async advance(ms: number) {
       for (let t = 0; t < ms; t += 10) {
@@ -384,6 +388,45 @@ describe('DataPlane: devices', () => {
     expect(h.dp.status()).toMatchObject({ fastdp: false });
     await h.dp.stop();
     expect(h.nl.calls.slice(mark).filter((c) => c.op === 'deleteLink')).toEqual([{ op: 'deleteLink', args: { name: PROBE_DEVICE } }]);
+  });
+
+  test('the bridges in a namespace of their own: the probe device stays here, the VXLAN port is made from here into theirs, the TAP moved there', async () => {
+    const h = await harness({ hosts: [A, B], separate: true });
+    h.mesh.alive = [B];
+    h.state.endpoints = [ep(A, 2), ep(B, 3)];
+    await h.dp.start();
+    expect((await h.host.getLink(PROBE_DEVICE))?.kind).toBe('vxlan');
+    expect(await h.nl.getLink(PROBE_DEVICE)).toBeUndefined();
+    await h.dp.attach(NET);
+    expect(h.host.calls.filter((c) => c.op === 'createVxlan').map((c) => (c.args as { name: string; netns?: { path: string } })))
+      .toEqual([expect.objectContaining({ name: PROBE_DEVICE }), expect.objectContaining({ name: VX, netns: { path: 'bridges', fd: expect.any(Number) } })]);
+    expect(h.host.calls.filter((c) => c.op === 'moveLink')).toEqual([{ op: 'moveLink', args: { name: TAP, to: 'bridges' } }]);
+    const br = (await h.nl.getLink(NET.bridge))!.index;
+    for (const port of [VX, TAP]) {
+      expect(await h.nl.getLink(port)).toMatchObject({ masterIndex: br, up: true, bridgePort: { learning: false, isolated: true } });
+      expect(await h.host.getLink(port)).toBeUndefined();
+    }
+    await h.acking(TICK + 20);
+    expect(h.dp.pathOf(B)).toEqual({ mode: 'fastdp' });
+    expect(await h.kernel()).toEqual({
+      vxlanPort: [m(3)], tapPort: [], vxlan: [`${ZERO} ${UNDERLAY[B]}`, `${m(3)} ${UNDERLAY[B]}`], neighbours: [`10.32.0.3 ${m(3)}`],
+    });
+    // a second attach (the reconciler's) finds both ports where they are
+    await h.dp.attach(NET);
+    expect(h.taps).toHaveLength(1);
+    await h.dp.detach(NET);
+    expect(await h.nl.getLink(VX)).toBeUndefined();
+    await h.dp.stop();
+    expect(await h.host.getLink(PROBE_DEVICE)).toBeUndefined();
+  });
+
+  test('a TAP that cannot be moved to the bridges\' namespace is closed, and attach fails', async () => {
+    const h = await harness({ separate: true });
+    await h.dp.start();
+    h.host.failNext('moveLink', 'EEXIST');
+    await expect(h.dp.attach(NET)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(h.taps[0]!.isClosed).toBe(true);
+    await h.dp.stop();
   });
 
   test('fastdp off without a leftover probe device starts cleanly', async () => {

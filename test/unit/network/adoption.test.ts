@@ -3,6 +3,7 @@
  * networks; a relaunched weft adopts them so `--net` works on them again.
  */
 import { formatIp } from '../../../src/addr/cidr';
+import { oneNamespace } from '../../../src/network/namespaces';
 import type { DockerNetwork } from '../../../src/docker/client';
 import { Reconciler, unknownNetworks } from '../../../src/network/reconciler';
 import { silentLogger } from '../../../src/util/log';
@@ -23,7 +24,7 @@ let h: Harness;
 beforeEach(async () => (h = await startHarness()));
 afterEach(() => h.close());
 
-const reconciler = () => new Reconciler({ networks: h.networks, ipam: h.ipam, netlink: h.netlink, firewall: h.firewall, clock: new FakeScheduler(), log: silentLogger, driver: 'weft' });
+const reconciler = () => new Reconciler({ networks: h.networks, ipam: h.ipam, ns: oneNamespace(h.netlink, h.netlink.ref()), firewall: h.firewall, clock: new FakeScheduler(), log: silentLogger, driver: 'weft' });
 const fromDocker = (nets: DockerNetwork[]) => [async (id: string) => nets.find((n) => n.Id === id), async () => nets] as const;
 
 test('unknownNetworks: only weft-driver networks no record accounts for', () => {

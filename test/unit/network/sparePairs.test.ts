@@ -6,6 +6,7 @@
 import { parseCidr } from '../../../src/addr/cidr';
 import { FakeFirewall } from '../../../src/firewall/fake';
 import { FakeNetlink } from '../../../src/netlink/fake';
+import { oneNamespace } from '../../../src/network/namespaces';
 import type { NetworkCollections, NetworkRecord } from '../../../src/network/model';
 import { isWeftDevice } from '../../../src/network/names';
 import { Networks } from '../../../src/network/networks';
@@ -19,13 +20,14 @@ import { FakeScheduler } from '../../../src/util/scheduler';
 const NET = 'a'.repeat(64);
 const EP = (n: number) => n.toString(16).padStart(64, 'e');
 const SUBNET = parseCidr('10.40.0.0/24');
+// the networks here have no gateway: its veth pair would be one more createVeth in the counts
 
 function setup(size = 2) {
   const netlink = new FakeNetlink();
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
-  const spares = new SparePairs({ netlink, log: silentLogger, size });
-  const networks = new Networks({ store, netlink, firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, spares });
+  const spares = new SparePairs({ ns: oneNamespace(netlink, netlink.ref()), log: silentLogger, size });
+  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, spares });
   return { netlink, store, clock, spares, networks };
 }
 
@@ -38,7 +40,7 @@ const weftVeths = async (nl: FakeNetlink) => (await nl.listLinks()).filter((l) =
 const creates = (nl: FakeNetlink) => nl.calls.filter((c) => c.op === 'createVeth' && !c.error).length;
 
 async function network(t: ReturnType<typeof setup>): Promise<NetworkRecord> {
-  await t.networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false, mtu: 1400 });
+  await t.networks.createNetwork({ id: NET, subnet: SUBNET, internal: false, mtu: 1400 });
   await settle();
   return t.networks.network(NET)!;
 }
@@ -58,7 +60,9 @@ test('a new network gets its spares: on its bridge, its MTU, host end up, contai
     if (name.startsWith('wfh')) expect(l).toMatchObject({ up: true, masterIndex: bridge.index });
     else expect([l.up, l.masterIndex]).toEqual([false, undefined]);
   }
-  expect(t.networks.deviceNames(net)).toEqual(expect.arrayContaining(names));
+  const owned = t.networks.deviceNames(net);
+  expect(owned.bridges).toEqual(expect.arrayContaining(names.filter((n) => n.startsWith('wfh'))));
+  expect(owned.host).toEqual(expect.arrayContaining(names.filter((n) => n.startsWith('wfc'))));
 });
 
 test('CreateEndpoint takes a spare without a kernel call; the pool makes the next one behind it', async () => {
@@ -103,7 +107,7 @@ test('with the pool empty, one CreateEndpoint waits for the spare being made; th
 test('the first CreateEndpoint on a new network waits for the spare being made, and makes no pair of its own', async () => {
   const t = setup(2);
   const release = t.netlink.holdNext('createVeth');
-  await t.networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false, mtu: 1400 });
+  await t.networks.createNetwork({ id: NET, subnet: SUBNET, internal: false, mtu: 1400 });
   let done = false;
   const ep = t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' }).then(() => (done = true));
   await settle();
@@ -122,7 +126,7 @@ test('when the spare being made fails, the waiting CreateEndpoint makes its own 
   const t = setup(2);
   const release = t.netlink.holdNext('createVeth');
   t.netlink.failNext('createVeth', 'EBUSY');
-  await t.networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false, mtu: 1400 });
+  await t.networks.createNetwork({ id: NET, subnet: SUBNET, internal: false, mtu: 1400 });
   const ep = t.networks.createEndpoint({ networkId: NET, endpointId: EP(1), ip: SUBNET.base + 9, prefix: 24, mac: '02:42:0a:28:00:09' });
   await settle();
   release();
@@ -247,7 +251,7 @@ test('the reconciler keeps the spares, and removes those an earlier process left
   const net = await network(t);
   await t.netlink.createVeth({ name: 'wfhz00000000000', peerName: 'wfcz00000000000', master: net.bridge });
   const ipam = new Ipam(t.store, t.clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
-  const rec = new Reconciler({ networks: t.networks, ipam, netlink: t.netlink, firewall: new FakeFirewall(), clock: t.clock, log: silentLogger, driver: 'weft' });
+  const rec = new Reconciler({ networks: t.networks, ipam, ns: oneNamespace(t.netlink, t.netlink.ref()), firewall: new FakeFirewall(), clock: t.clock, log: silentLogger, driver: 'weft' });
   await rec.kernel();
   await settle();
   expect(await t.netlink.getLink('wfhz00000000000')).toBeUndefined();

@@ -41,71 +41,87 @@ test('activation and capabilities', async () => {
   expect((await h.raw('/IpamDriver.GetDefaultAddressSpaces', '')).json).toEqual({ LocalDefaultAddressSpace: 'weft-local', GlobalDefaultAddressSpace: 'weft-global' });
 });
 
-test('the whole lifecycle Docker drives, and nothing left after', async () => {
-  const { poolId, gateway, created } = await createNetwork();
-  expect(gateway).toBe('10.40.0.1/24');
-  expect(created).toEqual({ status: 200, json: {} });
-  const bridge = await h.netlink.getLink(`weft-${NET.slice(0, 10)}`);
-  expect(bridge?.kind).toBe('bridge');
-  expect(bridge?.mtu).toBe(1450);
-  expect([...h.firewall.allowed]).toEqual([[bridge!.name, '10.40.0.0/24']]);
-  expect(await h.netlink.listAddresses(bridge!.name)).toEqual([{ ifindex: bridge!.index, cidr: '10.40.0.1/24' }]);
+describe.each([false, true])('devices; the bridges in a namespace of their own: %s', (separate) => {
+  beforeEach(async () => {
+    await h.close();
+    h = await startHarness({ separate });
+  });
 
-  const c = await runContainer(poolId, '10.40.0.50');
-  expect(c.address.json).toEqual({ Address: '10.40.0.50/24', Data: {} });
-  expect(c.endpoint!.json).toEqual({}); // Docker refuses replies that repeat its own values
-  expect(c.join!.json).toEqual({ InterfaceName: { SrcName: `wfc${EP.slice(0, 12)}`, DstPrefix: 'eth' }, Gateway: '10.40.0.1' });
-  const peer = await h.netlink.getLink(`wfc${EP.slice(0, 12)}`);
-  expect(peer?.mac).toBe(MAC);
-  const host = await h.netlink.getLink(`wfh${EP.slice(0, 12)}`);
-  expect(host?.masterIndex).toBe(bridge!.index);
-  expect(host?.up).toBe(true);
+  test('the whole lifecycle Docker drives, and nothing left after', async () => {
+    const { poolId, gateway, created } = await createNetwork();
+    expect(gateway).toBe('10.40.0.1/24');
+    expect(created).toEqual({ status: 200, json: {} });
+    const bridge = await h.bridges.getLink(`weft-${NET.slice(0, 10)}`);
+    expect(bridge?.kind).toBe('bridge');
+    expect(bridge?.mtu).toBe(1450);
+    expect(bridge?.mac).toBe('7e:18:0a:28:00:00');
+    // iptables sees bridged traffic only in the host's namespace
+    expect([...h.firewall.allowed]).toEqual(separate ? [] : [[bridge!.name, '10.40.0.0/24']]);
+    // the gateway: a veth pair, the address and the anycast MAC on the host's end, the other end on the bridge
+    const gw = await h.netlink.getLink(`wfg${NET.slice(0, 12)}`);
+    expect(gw).toMatchObject({ kind: 'veth', mac: '7a:18:0a:28:00:00', up: true, mtu: 1450 });
+    expect(await h.netlink.listAddresses(gw!.name)).toEqual([{ ifindex: gw!.index, cidr: '10.40.0.1/24' }]);
+    const gwPort = await h.bridges.getLink(`wfb${NET.slice(0, 12)}`);
+    expect(gwPort).toMatchObject({ kind: 'veth', up: true, masterIndex: bridge!.index });
+    expect((await h.bridges.listFdb(gwPort!.name)).filter((f) => !f.self && f.mac === gw!.mac)).toEqual([expect.objectContaining({ state: 0x40 })]);
 
-  expect((await h.call('/NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: {} })).json).toEqual({});
-  expect((await h.call('/NetworkDriver.EndpointOperInfo', { NetworkID: NET, EndpointID: EP })).json.Value).toMatchObject({ address: '10.40.0.50/24' });
-  for (const [m, body] of [
-    ['/NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP }],
-    ['/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }],
-    ['/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP }],
-    ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.40.0.50' }],
-    ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.40.0.1' }],
-    ['/IpamDriver.ReleasePool', { PoolID: poolId }],
-    ['/NetworkDriver.DeleteNetwork', { NetworkID: NET }],
-  ] as const) {
-    expect(await h.call(m, body)).toEqual({ status: 200, json: {} });
-  }
-  expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
-  expect(h.ipam.status()).toEqual([]);
-  expect(h.networks.networks()).toEqual([]);
-  expect(h.firewall.allowed.size).toBe(0);
-});
+    const c = await runContainer(poolId, '10.40.0.50');
+    expect(c.address.json).toEqual({ Address: '10.40.0.50/24', Data: {} });
+    expect(c.endpoint!.json).toEqual({}); // Docker refuses replies that repeat its own values
+    expect(c.join!.json).toEqual({ InterfaceName: { SrcName: `wfc${EP.slice(0, 12)}`, DstPrefix: 'eth' }, Gateway: '10.40.0.1' });
+    const peer = await h.netlink.getLink(`wfc${EP.slice(0, 12)}`);
+    expect(peer?.mac).toBe(MAC);
+    const host = await h.bridges.getLink(`wfh${EP.slice(0, 12)}`);
+    expect(host?.masterIndex).toBe(bridge!.index);
+    expect(host?.up).toBe(true);
 
-test('a new endpoint costs one kernel change: the veth pair made up and on the bridge at once', async () => {
-  const { poolId } = await createNetwork();
-  const before = h.netlink.calls.length;
-  await runContainer(poolId, '10.40.0.60');
-  const mutations = h.netlink.calls.slice(before).filter((c) => c.op !== 'getLink' && c.op !== 'listLinks');
-  expect(mutations).toEqual([{ op: 'createVeth', args: expect.objectContaining({ master: `weft-${NET.slice(0, 10)}`, up: true }) }]);
-});
+    expect((await h.call('/NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: {} })).json).toEqual({});
+    expect((await h.call('/NetworkDriver.EndpointOperInfo', { NetworkID: NET, EndpointID: EP })).json.Value).toMatchObject({ address: '10.40.0.50/24' });
+    for (const [m, body] of [
+      ['/NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP }],
+      ['/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }],
+      ['/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP }],
+      ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.40.0.50' }],
+      ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.40.0.1' }],
+      ['/IpamDriver.ReleasePool', { PoolID: poolId }],
+      ['/NetworkDriver.DeleteNetwork', { NetworkID: NET }],
+    ] as const) {
+      expect(await h.call(m, body)).toEqual({ status: 200, json: {} });
+    }
+    expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    expect((await h.bridges.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    expect(h.ipam.status()).toEqual([]);
+    expect(h.networks.networks()).toEqual([]);
+    expect(h.firewall.allowed.size).toBe(0);
+  });
 
-test('CreateEndpoint gets past leftovers: a lone container end, or the whole pair off its bridge', async () => {
-  const { poolId } = await createNetwork();
-  const cont = `wfc${EP.slice(0, 12)}`;
-  const host = `wfh${EP.slice(0, 12)}`;
-  await h.netlink.createBridge({ name: cont }); // a device of the container end's name, as a crash might leave
-  const c = await runContainer(poolId, '10.40.0.61');
-  expect(c.endpoint!.json).toEqual({});
-  expect((await h.netlink.getLink(cont))?.kind).toBe('veth');
-  const bridge = await h.netlink.getLink(`weft-${NET.slice(0, 10)}`);
-  expect(await h.netlink.getLink(host)).toMatchObject({ up: true, masterIndex: bridge!.index });
+  test('a new endpoint costs one kernel change: the veth pair made up and on the bridge at once', async () => {
+    const { poolId } = await createNetwork();
+    const before = [h.netlink.calls.length, h.bridges.calls.length] as const;
+    await runContainer(poolId, '10.40.0.60');
+    const mutations = [...new Set([...h.netlink.calls.slice(before[0]), ...h.bridges.calls.slice(before[1])])];
+    expect(mutations).toEqual([{ op: 'createVeth', args: expect.objectContaining({ master: `weft-${NET.slice(0, 10)}`, up: true }) }]);
+  });
 
-  // the pair still there (a record lost, say) but released and down: taken over as it is
-  const other = 'c'.repeat(64);
-  const [oh, oc] = [`wfh${other.slice(0, 12)}`, `wfc${other.slice(0, 12)}`];
-  await h.netlink.createVeth({ name: oh, peerName: oc });
-  const d = await runContainer(poolId, '10.40.0.62', '02:42:0a:28:00:33', other);
-  expect(d.endpoint!.json).toEqual({});
-  expect(await h.netlink.getLink(oh)).toMatchObject({ up: true, masterIndex: bridge!.index });
+  test('CreateEndpoint gets past leftovers: a lone container end, or the whole pair off its bridge', async () => {
+    const { poolId } = await createNetwork();
+    const cont = `wfc${EP.slice(0, 12)}`;
+    const host = `wfh${EP.slice(0, 12)}`;
+    await h.netlink.createBridge({ name: cont }); // a device of the container end's name, as a crash might leave
+    const c = await runContainer(poolId, '10.40.0.61');
+    expect(c.endpoint!.json).toEqual({});
+    expect((await h.netlink.getLink(cont))?.kind).toBe('veth');
+    const bridge = await h.bridges.getLink(`weft-${NET.slice(0, 10)}`);
+    expect(await h.bridges.getLink(host)).toMatchObject({ up: true, masterIndex: bridge!.index });
+
+    // the pair still there (a record lost, say) but released and down: taken over as it is
+    const other = 'c'.repeat(64);
+    const [oh, oc] = [`wfh${other.slice(0, 12)}`, `wfc${other.slice(0, 12)}`];
+    await h.bridges.createVeth({ name: oh, peerName: oc, peerNetns: h.netlink.ref() });
+    const d = await runContainer(poolId, '10.40.0.62', '02:42:0a:28:00:33', other);
+    expect(d.endpoint!.json).toEqual({});
+    expect(await h.bridges.getLink(oh)).toMatchObject({ up: true, masterIndex: bridge!.index });
+  });
 });
 
 test('deletes of things already gone succeed', async () => {

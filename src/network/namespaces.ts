@@ -1,0 +1,29 @@
+/**
+ * Where weft's devices live. Docker takes a container's end of a veth pair from the host's namespace,
+ * and the gateway address, the probe device and the VXLAN devices' UDP sockets belong there too. The
+ * bridges and their ports (endpoints' host ends, the VXLAN and TAP ports, the gateway's port) live in
+ * `bridges`: a namespace of weft's own, where the host's br_netfilter (which Docker turns on) does not
+ * see the traffic weft bridges, or the host's namespace itself where weft may not make one.
+ */
+import type { Netlink, NetnsRef } from '../netlink/types';
+
+export interface Side {
+  nl: Netlink;
+  ref: NetnsRef;
+}
+
+export interface Namespaces {
+  host: Side;
+  bridges: Side;
+}
+
+/** everything in one namespace (the host's, or a test's fake) */
+export function oneNamespace(nl: Netlink, ref: NetnsRef): Namespaces {
+  const side = { nl, ref };
+  return { host: side, bridges: side };
+}
+
+/** the bridges have a namespace of their own */
+export function separate(ns: Namespaces): boolean {
+  return ns.bridges.nl !== ns.host.nl;
+}
