@@ -2,8 +2,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseCidr } from '../../src/addr/cidr';
+import { FakeFirewall } from '../../src/firewall/fake';
+import { Ipam, type IpamCollections } from '../../src/ipam/ipam';
+import { ensureNetns, removeNetns, withNetns } from '../../src/netlink/netns';
 import { openBridgeNamespace } from '../../src/network/bridgeNamespace';
-import { removeNetns, withNetns } from '../../src/netlink/netns';
+import type { NetworkCollections } from '../../src/network/model';
+import { Networks } from '../../src/network/networks';
+import { Reconciler } from '../../src/network/reconciler';
+import { MemoryStore } from '../../src/store/memory';
+import { FakeScheduler } from '../../src/util/scheduler';
 import { RtNetlink } from '../../src/netlink/rtnetlink';
 import { SyscallError } from '../../src/util/syscall';
 import { separate } from '../../src/network/namespaces';
@@ -69,4 +77,51 @@ test('without the privilege to make one (EPERM): the host\'s namespace, with a w
     throw new Error(`network namespace ${pin}: something else is there`);
   };
   await expect(openBridgeNamespace(host, pin, log, other)).rejects.toThrow('something else is there');
+});
+
+test('taking over a host of the one-namespace layout: a running container\'s veth moves across, its interface whole', async () => {
+  const id = 'c0ffee'.padEnd(64, '0');
+  const ep = 'beef'.padEnd(64, '1');
+  const bridge = `weft-${id.slice(0, 10)}`;
+  const [hostVeth, contVeth] = [`wfh${ep.slice(0, 12)}`, `wfc${ep.slice(0, 12)}`];
+  const containerPin = path.join(dir, 'container');
+  const container = ensureNetns(containerPin);
+  const inContainer = await RtNetlink.openIn(container);
+  try {
+    // what that layout left: its bridge with the gateway in the host's namespace, the endpoint's pair on it,
+    // the container's end moved into the container by Docker
+    await host.createBridge({ name: bridge, mac: '7a:18:0a:29:00:00' });
+    await host.addAddress(bridge, '10.41.0.1/24');
+    await host.createVeth({ name: hostVeth, peerName: contVeth, master: bridge, up: true, mtu: 1450 });
+    await host.moveLink(contVeth, container);
+    const before = (await inContainer.getLink(contVeth))!.index;
+
+    const store = new MemoryStore<IpamCollections & NetworkCollections>();
+    store.put('networks', id, { id, bridge, subnet: '10.41.0.0/24', gateway: '10.41.0.1', mtu: 1450, mac: '7a:18:0a:29:00:00', internal: false, createdAt: 0 });
+    store.put('endpoints', ep, { id: ep, networkId: id, hostVeth, containerVeth: contVeth, address: '10.41.0.5/24', mac: '02:42:0a:29:00:05', sandboxKey: '/x', createdAt: 0 });
+    const b = await openBridgeNamespace(host, pin, silentLogger);
+    const clock = new FakeScheduler();
+    const firewall = new FakeFirewall();
+    const networks = new Networks({ store, ns: b.ns, firewall, clock, log: silentLogger, mtu: 1450 });
+    const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
+    await new Reconciler({ networks, ipam, ns: b.ns, firewall, clock, log: silentLogger, driver: 'weft' }).kernel();
+
+    const newBridge = await b.ns.bridges.nl.getLink(bridge);
+    expect(newBridge?.kind).toBe('bridge');
+    expect(await b.ns.bridges.nl.getLink(hostVeth)).toMatchObject({ kind: 'veth', up: true, masterIndex: newBridge!.index });
+    expect(await host.getLink(bridge)).toBeUndefined();
+    expect(await host.getLink(hostVeth)).toBeUndefined();
+    expect((await host.listAddresses(`wfg${id.slice(0, 12)}`)).map((a) => a.cidr)).toEqual(['10.41.0.1/24']);
+    // the container's interface is the same one it had
+    expect((await inContainer.getLink(contVeth))?.index).toBe(before);
+
+    await networks.deleteNetwork(id);
+    expect(await inContainer.getLink(contVeth)).toBeUndefined();
+    await b.close();
+  } finally {
+    await inContainer.close();
+    container.close();
+    removeNetns(containerPin);
+    await host.deleteLink(bridge).catch(() => undefined);
+  }
 });
