@@ -8,12 +8,12 @@
  * than a JS timer: no syscall is ever left blocked on a descriptor being closed.
  */
 import { endianness } from 'node:os';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR } from './codec/constants';
+import { NLMSG_DONE, NLMSG_ERROR } from './codec/constants';
 import { DecodeError, EncodeError } from './codec/errors';
 import { decodeMessages, decodeStatus, encodeMessage, NLMSG_MIN_TYPE, type Message } from './codec/message';
 import { NetlinkError } from './errors';
 import { withNetns } from './netns';
-import type { ReplyMessage, RtnlTransport } from './socket';
+import { type ReplyMessage, SerialRtnl } from './socket';
 import { EAGAIN, EINTR, SyscallError, syscallAsync, syscallSync } from '../util/syscall';
 import type { NetnsRef } from './types';
 
@@ -67,14 +67,13 @@ export class ReplyCollector {
   }
 }
 
-export class NsRtnlSocket implements RtnlTransport {
-  private sock: Promise<number> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+export class NsRtnlSocket extends SerialRtnl<number> {
   private seq = 0;
   private readonly recvBuf = Buffer.alloc(RECV_BUFFER);
   private staleCount = 0;
 
   constructor(private readonly ns: NetnsRef, private readonly timeoutMs = 10_000) {
+    super();
     if (!Number.isFinite(timeoutMs) || timeoutMs < 1) throw new RangeError(`timeoutMs must be at least 1: ${timeoutMs}`);
   }
 
@@ -83,51 +82,7 @@ export class NsRtnlSocket implements RtnlTransport {
     return this.staleCount;
   }
 
-  /** Opens now rather than on the first request, so a missing namespace or capability shows up early. */
-  async open(): Promise<void> {
-    await this.socket('open netlink socket');
-  }
-
-  /**
-   * Sends one request (NLM_F_REQUEST|NLM_F_ACK are added) and resolves with the reply messages,
-   * the final ACK/DONE excluded. A kernel error rejects with NetlinkError naming `op`.
-   */
-  request(op: string, type: number, flags: number, payload: Buffer): Promise<ReplyMessage[]> {
-    const run = this.queue.then(() => this.exchange(op, type, flags | NLM_F_REQUEST | NLM_F_ACK, payload));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  dump(op: string, type: number, payload: Buffer): Promise<ReplyMessage[]> {
-    return this.request(op, type, NLM_F_DUMP, payload);
-  }
-
-  /** Closes after the requests already queued; a later request opens a new socket. */
-  close(): Promise<void> {
-    const run = this.queue.then(async () => {
-      const sock = this.sock;
-      this.sock = undefined;
-      const fd = sock && (await sock.catch(() => undefined));
-      if (fd !== undefined) closeFd(fd);
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private socket(op: string): Promise<number> {
-    if (!this.sock) {
-      const opening = (async () => this.make())();
-      this.sock = opening;
-      opening.catch(() => {
-        if (this.sock === opening) this.sock = undefined; // let a later call retry
-      });
-    }
-    return this.sock.catch((e: unknown) => {
-      throw netlinkErrorOf(`${op} in ${this.ns.path}`, e);
-    });
-  }
-
-  private make(): number {
+  protected async make(): Promise<number> {
     // netlink structs are host-endian and the codec writes little-endian
     if (endianness() !== 'LE') throw new Error('weft netlink supports little-endian hosts only');
     const where = this.ns.path;
@@ -148,8 +103,7 @@ export class NsRtnlSocket implements RtnlTransport {
     return fd;
   }
 
-  private async exchange(op: string, type: number, flags: number, payload: Buffer): Promise<ReplyMessage[]> {
-    const fd = await this.socket(op);
+  protected async exchange(fd: number, op: string, type: number, flags: number, payload: Buffer): Promise<ReplyMessage[]> {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
     let msg: Buffer;
     try {
@@ -164,13 +118,22 @@ export class NsRtnlSocket implements RtnlTransport {
     } catch (e) {
       // the socket may hold the rest of this exchange (or a dump the kernel would answer EBUSY to
       // a new one while unfinished): start the next request on a fresh one
-      this.discard(fd);
+      this.forget();
+      closeFd(fd);
       throw netlinkErrorOf(op, e, this.timeoutMs);
     } finally {
       this.staleCount += replies.stale;
     }
     if (replies.errno !== 0) throw NetlinkError.fromErrno(replies.errno ?? 0, op);
     return replies.replies;
+  }
+
+  protected async release(fd: number): Promise<void> {
+    closeFd(fd);
+  }
+
+  protected openError(op: string, e: unknown): NetlinkError {
+    return netlinkErrorOf(`${op} in ${this.ns.path}`, e);
   }
 
   /** one datagram; a timed-out read rejects with EAGAIN (SO_RCVTIMEO) */
@@ -187,11 +150,6 @@ export class NsRtnlSocket implements RtnlTransport {
       if (n > buf.length) throw new DecodeError(`a ${n}-byte datagram did not fit the ${buf.length}-byte buffer`);
       return buf.subarray(0, n);
     }
-  }
-
-  private discard(fd: number): void {
-    this.sock = undefined;
-    closeFd(fd);
   }
 }
 
