@@ -171,7 +171,8 @@ export function start(k: number, n: number): Daemon {
   const args = [
     'netns', 'exec', `${PREFIX}-${k}`, path.join(ROOT, 'bin', 'weft'), 'launch', '--foreground',
     '--name', `wbm${k}`, '--state-dir', dir, '--pid-file', `${dir}/weft.pid`, '--status-addr', `${SUBNET}.${k}:6784`, '--nickname', `p${k}`,
-    '--no-default-network', '--log-level', 'warn',
+    // no bridges here; a pin made in `ip netns exec`'s private mount namespace would only leave its empty file in /run/netns
+    '--no-default-network', '--log-level', 'warn', '--bridges-netns', 'host',
     ...(k === 1 ? [] : [`${SUBNET}.1`]),
   ];
   const log = fs.openSync(`${dir}/out.log`, 'a');
