@@ -87,9 +87,13 @@ export class Reconciler {
       if (!cfg?.Subnet) continue;
       try {
         const subnet = parseCidr(cfg.Subnet);
+        let gateway = cfg.Gateway;
         if (full.IPAM.Driver === this.d.driver) {
           const { poolId } = ipam.requestPool({ pool: cfg.Subnet, subPool: cfg.IPRange ?? '', v6: false });
-          if (cfg.Gateway) await ipam.requestAddress({ poolId, address: cfg.Gateway, gateway: true });
+          // Docker lists a gateway only when it was given one (--gateway); else weft's IPAM chose it, by a rule
+          // that gives the same address again, before any container's
+          const gw = await ipam.requestAddress({ poolId, address: cfg.Gateway ?? '', gateway: true });
+          gateway = gw.address.split('/')[0];
           for (const c of Object.values(full.Containers ?? {})) {
             const address = c.IPv4Address.split('/')[0];
             await ipam.requestAddress({ poolId, address, gateway: false, mac: c.MacAddress })
@@ -101,7 +105,7 @@ export class Reconciler {
         await networks.createNetwork({
           id: full.Id,
           subnet,
-          ...(cfg.Gateway ? { gateway: { ip: parseIp(cfg.Gateway), prefix: subnet.prefix } } : {}),
+          ...(gateway ? { gateway: { ip: parseIp(gateway), prefix: subnet.prefix } } : {}),
           ...(mtu !== undefined ? { mtu } : {}),
           internal: full.Internal === true,
         });

@@ -51,6 +51,14 @@ test('an unknown network gets its pool, gateway, container addresses, record and
   expect(await reconciler().adopt(...fromDocker([dockerNet()]))).toEqual([]);
 });
 
+test('a gateway weft\'s IPAM chose (Docker does not list it): the same one again, before the containers\' addresses', async () => {
+  const unlisted = dockerNet({ IPAM: { Driver: 'weft', Config: [{ Subnet: '10.44.0.0/24' }] } });
+  expect(await reconciler().adopt(...fromDocker([unlisted]))).toEqual(['app']);
+  expect(h.networks.network(NET)?.gateway).toBe('10.44.0.1');
+  expect(h.ipam.allocations().map((a) => [formatIp(a.allocation.ip), a.allocation.kind]).sort()).toEqual([['10.44.0.1', 'gateway'], ['10.44.0.7', 'endpoint']]);
+  expect((await h.netlink.listAddresses(`wfg${NET.slice(0, 12)}`)).map((a) => a.cidr)).toEqual(['10.44.0.1/24']);
+});
+
 test('a network on Docker\'s own IPAM gets a record without a pool; one that cannot be adopted is skipped, the rest still are', async () => {
   const foreignIpam = dockerNet({ Id: 'f1'.padEnd(64, '0'), Name: 'dflt', IPAM: { Driver: 'default', Config: [{ Subnet: '10.45.0.0/24', Gateway: '10.45.0.1' }] }, Containers: {} });
   const clash = dockerNet({ Id: 'f2'.padEnd(64, '0'), Name: 'clash' }); // same subnet as app: refused
