@@ -2,7 +2,7 @@
  * Operating weft on one lab host with real dockerd: Prometheus metrics on the
  * status API, `weft stop` with and without --keep, `weft reset`.
  */
-import { docker, labDown, labUp, linkNames, resetWeft, sh, shOk, waitFor } from './lab';
+import { DOCKER, docker, labDown, labUp, linkNames, resetWeft, sh, shOk, waitFor } from './lab';
 
 const metric = (text: string, line: RegExp): number => {
   const m = line.exec(text);
@@ -85,8 +85,38 @@ test('after a reset, a relaunched weft adopts the networks Docker still has: the
     const out = await docker('h1', ['run', '--rm', '--net', 'kept', 'lab/busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ip route']);
     expect(out).toMatch(/inet 10\.46\.0\.\d+\/24/);
     expect(out).toMatch(/default via 10\.46\.0\.254/);
-    expect(await docker('h1', ['run', '--rm', '--net', 'weft', 'lab/busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).toMatch(/inet 10\.32\.\d+\.\d+\/16/);
+    const dflt = await docker('h1', ['run', '--rm', '--net', 'weft', 'lab/busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ip route']);
+    expect(dflt).toMatch(/inet 10\.32\.\d+\.\d+\/16/);
+    // Docker does not list the gateway weft's IPAM chose for it; weft finds the same one again
+    expect(dflt).toMatch(/default via 10\.32\.0\.1 dev eth0/);
   } finally {
     await sh('h1', ['/usr/bin/docker', 'network', 'rm', 'kept']);
   }
 }, 120_000);
+
+test('a weft that kept its bridges in the host namespace is taken over: its running containers keep talking, to each other and to the host', async () => {
+  await shOk('h1', 'bin/weft stop');
+  await shOk('h1', 'bin/weft launch --bridges-netns host');
+  try {
+    for (const n of ['old1', 'old2']) await docker('h1', ['run', '-d', '--name', n, '--net', 'weft', 'lab/busybox', 'sleep', '600']);
+    const ipOf = async (n: string) => (await docker('h1', ['inspect', '-f', '{{.NetworkSettings.Networks.weft.IPAddress}}', n])).trim();
+    const [ip1, ip2] = [await ipOf('old1'), await ipOf('old2')];
+    const pings = async () => (await sh('h1', [DOCKER, 'exec', 'old1', 'ping', '-c', '1', '-W', '2', ip2])).code === 0;
+    expect(await pings()).toBe(true);
+    expect((await linkNames('h1', 'host')).some((n) => n.startsWith('weft-'))).toBe(true);
+
+    await shOk('h1', 'bin/weft stop --keep');
+    await shOk('h1', 'bin/weft launch');
+    expect(await shOk('h1', 'bin/weft status')).toContain('bridges: in /run/netns/weft');
+    // everything of the bridges' side moved or went: the containers' host ends are in weft's namespace, on its bridge
+    expect((await linkNames('h1', 'host')).filter((n) => /^(weft-|wfh|wfv|wft|wfb)/.test(n))).toEqual([]);
+    const ends = (JSON.parse(await shOk('h1', 'bin/weft status --json')) as { endpoints: Array<{ hostVeth: string }> }).endpoints.map((e) => e.hostVeth);
+    expect(ends).toHaveLength(2);
+    expect(await linkNames('h1', 'bridges')).toEqual(expect.arrayContaining(ends));
+    expect(await pings()).toBe(true);
+    // and the host reaches them through the gateway's veth pair
+    expect((await sh('h1', ['busybox', 'ping', '-c', '1', '-W', '2', ip1])).code).toBe(0);
+  } finally {
+    await sh('h1', [DOCKER, 'rm', '-f', 'old1', 'old2']);
+  }
+}, 180_000);
