@@ -5,10 +5,10 @@ export interface NetworkRecord {
   bridge: string;
   /** "10.40.0.0/24" */
   subnet: string;
-  /** bare gateway address on the bridge, when the network has one */
+  /** bare gateway address (on the host end of the gateway veth pair), when the network has one */
   gateway?: string;
   mtu: number;
-  /** bridge MAC */
+  /** the gateway's MAC, the same on every host (names.ts gatewayMac); the bridge has one of its own (bridgeMac) */
   mac: string;
   internal: boolean;
   createdAt: number;
