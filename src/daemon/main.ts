@@ -48,7 +48,7 @@ import { SqliteStore } from '../store/sqlite';
 import { systemScheduler } from '../util/scheduler';
 import { makeLogger } from '../util/log';
 import { VERSION } from '../version';
-import { type Config, peerAddr } from './config';
+import { type Config, DEFAULTS, peerAddr } from './config';
 import { removePid, runningPid, writePid } from './pidFile';
 
 export class AlreadyRunning extends Error {}
@@ -71,7 +71,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const store = new SqliteStore<Collections>(path.join(config.stateDir, 'weft.db'));
   const netlink = await RtNetlink.open();
   const [links, routesNow, addrs] = [await netlink.listLinks(), await netlink.listRoutes(), await netlink.listAddresses()];
-  const bridgeNs = await openBridgeNamespace(netlink, config.bridgesNetns, log.child({ c: 'netns' }));
+  const bridgeNs = await openBridgeNamespace(netlink, config.bridgesNetns, log.child({ c: 'netns' }), { former: DEFAULTS.bridgesNetns });
   const { ns } = bridgeNs;
   const mtu = config.mtu ?? deriveMtu(links, routesNow);
 
@@ -167,6 +167,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const ipam: Ipam = new Ipam(store, clock, { range: config.range, defaultSubnet: config.defaultSubnet }, (s) => networks.subnetUser(s), { ownership, broker, remembered: publisher.remembered });
   const reconciler = new Reconciler({ networks, ipam, ns, firewall, clock, log: log.child({ c: 'reconcile' }), driver: config.driver });
   await reconciler.kernel();
+  await bridgeNs.retirePrevious();
 
   const docker = new DockerClient(dockerEndpoint(config.dockerHost));
   const sync = new DockerSync(docker, reconciler, log.child({ c: 'docker' }), {

@@ -134,7 +134,7 @@ function restore(saved: number, target: string): void {
 }
 
 /** nsfs mounted at p (statfs follows the mount, a plain file reports its own file system) */
-function isPinned(p: string): boolean {
+export function isPinned(p: string): boolean {
   try {
     return fs.statfsSync(p).type === NSFS_MAGIC;
   } catch (e) {

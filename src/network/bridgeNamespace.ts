@@ -6,11 +6,11 @@
  */
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
-import { currentNetns, ensureNetns, type NetnsHandle, withNetns } from '../netlink/netns';
+import { currentNetns, ensureNetns, isPinned, type NetnsHandle, openNetns, removeNetns, withNetns } from '../netlink/netns';
 import { RtNetlink } from '../netlink/rtnetlink';
 import { EPERM, SyscallError } from '../util/syscall';
 import type { Netlink } from '../netlink/types';
-import { type Namespaces, oneNamespace } from './namespaces';
+import { type Namespaces, oneNamespace, type Side } from './namespaces';
 
 export interface BridgeNamespace {
   ns: Namespaces;
@@ -18,21 +18,44 @@ export interface BridgeNamespace {
   where: string;
   /** closes what was opened here; the namespace stays pinned (running containers' veths live in it) */
   close(): Promise<void>;
+  /**
+   * Once the reconciler has taken what it needed from Namespaces.previous: closes it and removes its pin,
+   * so the namespace goes. Nothing to do without one.
+   */
+  retirePrevious(): Promise<void>;
+}
+
+export interface BridgeNamespaceOptions {
+  /** where an earlier weft may have pinned the bridges' namespace (the default --bridges-netns), looked at with `host` */
+  former?: string;
+  /** ensureNetns, or a test's stand-in */
+  make?: (pin: string) => NetnsHandle;
 }
 
 /** br_netfilter's switches (per namespace since Linux 5.3), on by default in a new namespace */
 const BRIDGE_NF = ['bridge-nf-call-iptables', 'bridge-nf-call-ip6tables', 'bridge-nf-call-arptables'];
 
-/** `pin` undefined: the host's namespace. `host`: the daemon's netlink there. `make`: ensureNetns (a test's stand-in) */
+/** `pin` undefined: the host's namespace. `host`: the daemon's netlink there. */
 export async function openBridgeNamespace(
-  host: Netlink, pin: string | undefined, log: Logger, make: (pin: string) => NetnsHandle = ensureNetns,
+  host: Netlink, pin: string | undefined, log: Logger, o: BridgeNamespaceOptions = {},
 ): Promise<BridgeNamespace> {
   const hostRef = currentNetns();
-  const inHost = (where: string): BridgeNamespace => ({ ns: oneNamespace(host, hostRef), where, close: async () => hostRef.close() });
+  const inHost = async (where: string): Promise<BridgeNamespace> => {
+    const previous = await openPrevious(o.former, log);
+    return {
+      ns: { ...oneNamespace(host, hostRef), ...(previous ? { previous: previous.side } : {}) },
+      where,
+      close: async () => {
+        await previous?.close();
+        hostRef.close();
+      },
+      retirePrevious: async () => previous?.retire(),
+    };
+  };
   if (pin === undefined) return inHost('the host namespace (--bridges-netns host)');
   let ref: NetnsHandle;
   try {
-    ref = make(pin);
+    ref = (o.make ?? ensureNetns)(pin);
   } catch (e) {
     if (!(e instanceof SyscallError && e.errno === EPERM)) {
       hostRef.close();
@@ -58,7 +81,39 @@ export async function openBridgeNamespace(
       ref.close();
       hostRef.close();
     },
+    retirePrevious: async () => undefined,
   };
+}
+
+/**
+ * The namespace an earlier weft pinned at `former`, if there is one to look into; a failure to open it
+ * is logged (the devices in it stay, and so does their VXLAN port's hold on its VNI).
+ */
+async function openPrevious(former: string | undefined, log: Logger): Promise<{ side: Side; close(): Promise<void>; retire(): Promise<void> } | undefined> {
+  if (former === undefined || !isPinned(former)) return undefined;
+  let ref: NetnsHandle | undefined;
+  try {
+    ref = openNetns(former);
+    const nl = await RtNetlink.openIn(ref);
+    const r = ref;
+    const close = async () => {
+      await nl.close();
+      r.close();
+    };
+    return {
+      side: { nl, ref: r },
+      close,
+      retire: async () => {
+        await close();
+        removeNetns(former);
+        log.info({ pin: former }, 'removed the namespace an earlier weft kept its bridges in');
+      },
+    };
+  } catch (e) {
+    ref?.close();
+    log.warn({ err: e, pin: former }, 'could not look into the namespace an earlier weft kept its bridges in; its devices stay');
+    return undefined;
+  }
 }
 
 /**

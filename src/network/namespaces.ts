@@ -15,6 +15,11 @@ export interface Side {
 export interface Namespaces {
   host: Side;
   bridges: Side;
+  /**
+   * With the bridges in the host's namespace: the namespace of their own that an earlier weft kept them
+   * in, still pinned. The reconciler takes the running containers' host ends back from it and empties it.
+   */
+  previous?: Side;
 }
 
 /** everything in one namespace (the host's, or a test's fake) */

@@ -252,14 +252,16 @@ export class Networks {
   }
 
   /**
-   * An endpoint's host end that a weft of an earlier layout left in the host's namespace goes to the
-   * bridges' (its container keeps its interface); applyEndpoint then puts it on the bridge. true if moved.
+   * An endpoint's host end that a weft of the other layout left where the bridges no longer are (the
+   * host's namespace, or the namespace of their own, Namespaces.previous) goes to where they are now (its
+   * container keeps its interface); applyEndpoint then puts it on the bridge. true if moved.
    */
   async adoptHostEnd(rec: EndpointRecord): Promise<boolean> {
-    if (!separate(this.d.ns)) return false;
-    const { host, bridges } = this.d.ns;
-    if ((await host.nl.getLink(rec.hostVeth))?.kind !== 'veth' || (await bridges.nl.getLink(rec.hostVeth))) return false;
-    await host.nl.moveLink(rec.hostVeth, bridges.ref);
+    const { host, bridges, previous } = this.d.ns;
+    const from = separate(this.d.ns) ? host : previous;
+    if (!from) return false;
+    if ((await from.nl.getLink(rec.hostVeth))?.kind !== 'veth' || (await bridges.nl.getLink(rec.hostVeth))) return false;
+    await from.nl.moveLink(rec.hostVeth, bridges.ref);
     return true;
   }
 

@@ -119,10 +119,11 @@ export class Reconciler {
   }
 
   /**
-   * At start: host ends a weft of the one-namespace layout left in the host's namespace move to the
-   * bridges' (their containers keep their interfaces); devices no record accounts for go, in each
-   * namespace (before anything is made: such a layout's VXLAN device would hold the VNI a new one
-   * needs); then every network and endpoint gets its devices.
+   * At start: host ends a weft of the other layout left where the bridges no longer are move to where
+   * they are (their containers keep their interfaces); devices no record accounts for go, in each
+   * namespace, and every weft device in a previous namespace of the bridges (before anything is made:
+   * that layout's VXLAN device would hold the VNI a new one needs); then every network and endpoint
+   * gets its devices.
    */
   async kernel(): Promise<void> {
     const { networks, ns, log } = this.d;
@@ -134,7 +135,7 @@ export class Reconciler {
     const wanted = wantedDevices(networks.networks(), networks.endpoints(), (n) => networks.deviceNames(n));
     const sides: [Side, ReadonlySet<string>][] = separate(ns)
       ? [[ns.host, wanted.host], [ns.bridges, wanted.bridges]]
-      : [[ns.host, new Set([...wanted.host, ...wanted.bridges])]];
+      : [[ns.host, new Set([...wanted.host, ...wanted.bridges])], ...(ns.previous ? [[ns.previous, new Set<string>()] as [Side, ReadonlySet<string>]] : [])];
     for (const [side, want] of sides) {
       for (const name of orphanDevices((await side.nl.listLinks()).map((l) => l.name), want)) {
         log.info({ device: name, netns: side.ref.path }, 'removing device left from an earlier run');

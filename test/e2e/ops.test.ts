@@ -94,7 +94,7 @@ test('after a reset, a relaunched weft adopts the networks Docker still has: the
   }
 }, 120_000);
 
-test('a weft that kept its bridges in the host namespace is taken over: its running containers keep talking, to each other and to the host', async () => {
+test('a weft that kept its bridges in the host namespace is taken over, and back: its running containers keep talking, to each other and to the host', async () => {
   await shOk('h1', 'bin/weft stop');
   await shOk('h1', 'bin/weft launch --bridges-netns host');
   try {
@@ -115,6 +115,15 @@ test('a weft that kept its bridges in the host namespace is taken over: its runn
     expect(await linkNames('h1', 'bridges')).toEqual(expect.arrayContaining(ends));
     expect(await pings()).toBe(true);
     // and the host reaches them through the gateway's veth pair
+    expect((await sh('h1', ['busybox', 'ping', '-c', '1', '-W', '2', ip1])).code).toBe(0);
+
+    // and back: the host ends come out of weft's namespace, which goes
+    await shOk('h1', 'bin/weft stop --keep');
+    await shOk('h1', 'bin/weft launch --bridges-netns host');
+    expect(await shOk('h1', 'bin/weft status')).toContain('bridges: in the host namespace');
+    expect((await sh('h1', 'test -e /run/netns/weft')).code).not.toBe(0);
+    expect(await linkNames('h1', 'host')).toEqual(expect.arrayContaining(ends));
+    expect(await pings()).toBe(true);
     expect((await sh('h1', ['busybox', 'ping', '-c', '1', '-W', '2', ip1])).code).toBe(0);
   } finally {
     await sh('h1', [DOCKER, 'rm', '-f', 'old1', 'old2']);

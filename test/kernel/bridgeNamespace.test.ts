@@ -54,6 +54,23 @@ test('a pinned namespace of its own: devices there unseen here, br_netfilter off
   await b.close();
 });
 
+test('host, with the namespace an earlier weft pinned: it is offered as previous, and retired on request', async () => {
+  const former = path.join(dir, 'former');
+  const made = await openBridgeNamespace(host, former, silentLogger);
+  await made.ns.bridges.nl.createBridge({ name: 'kbn-old' });
+  await made.close();
+  const h = await openBridgeNamespace(host, undefined, silentLogger, { former });
+  expect(separate(h.ns)).toBe(false);
+  expect((await h.ns.previous?.nl.getLink('kbn-old'))?.kind).toBe('bridge');
+  await h.retirePrevious();
+  expect(fs.existsSync(former)).toBe(false);
+  await h.close();
+  // nothing pinned there now: nothing offered
+  const again = await openBridgeNamespace(host, undefined, silentLogger, { former });
+  expect(again.ns.previous).toBeUndefined();
+  await again.close();
+});
+
 test('host: one namespace, the host\'s', async () => {
   const h = await openBridgeNamespace(host, undefined, silentLogger);
   expect(separate(h.ns)).toBe(false);
@@ -68,7 +85,7 @@ test('without the privilege to make one (EPERM): the host\'s namespace, with a w
   const eperm = () => {
     throw new SyscallError('unshare', pin, 'Operation not permitted', 'CAP_SYS_ADMIN is needed');
   };
-  const h = await openBridgeNamespace(host, pin, log, eperm);
+  const h = await openBridgeNamespace(host, pin, log, { make: eperm });
   expect(separate(h.ns)).toBe(false);
   expect(h.where).toBe('the host namespace (no CAP_SYS_ADMIN to make one)');
   expect(warnings).toEqual([expect.stringContaining('without CAP_SYS_ADMIN')]);
@@ -76,7 +93,7 @@ test('without the privilege to make one (EPERM): the host\'s namespace, with a w
   const other = () => {
     throw new Error(`network namespace ${pin}: something else is there`);
   };
-  await expect(openBridgeNamespace(host, pin, log, other)).rejects.toThrow('something else is there');
+  await expect(openBridgeNamespace(host, pin, log, { make: other })).rejects.toThrow('something else is there');
 });
 
 test('taking over a host of the one-namespace layout: a running container\'s veth moves across, its interface whole', async () => {

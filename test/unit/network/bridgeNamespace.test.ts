@@ -152,3 +152,35 @@ test('one namespace: a bridge of the earlier layout gives up the gateway address
   expect((await nl.getLink(net.bridge))?.mac).toBe('7e:18:0a:28:00:00');
   expect((await nl.listAddresses(`wfg${NET.slice(0, 12)}`)).map((a) => a.cidr)).toEqual(['10.40.0.1/24']);
 });
+
+test('back to the host\'s namespace: host ends are taken back from the previous namespace, which is emptied', async () => {
+  const host = new FakeNetlink();
+  const previous = new FakeNetlink();
+  const ns: Namespaces = { host: { nl: host, ref: host.ref('host') }, bridges: { nl: host, ref: host.ref('host') }, previous: { nl: previous, ref: previous.ref('/run/netns/weft') } };
+  const store = new MemoryStore<IpamCollections & NetworkCollections>();
+  const clock = new FakeScheduler();
+  const firewall = new FakeFirewall();
+  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450 });
+  const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
+  const net = { id: NET, bridge: `weft-${NET.slice(0, 10)}`, subnet: '10.40.0.0/24', gateway: '10.40.0.1', mtu: 1450, mac: '7a:18:0a:28:00:00', internal: false, createdAt: 0 };
+  const hostVeth = `wfh${EP.slice(0, 12)}`;
+  const contVeth = `wfc${EP.slice(0, 12)}`;
+  store.put('networks', NET, net);
+  store.put('endpoints', EP, { id: EP, networkId: NET, hostVeth, containerVeth: contVeth, address: '10.40.0.5/24', mac: '02:42:0a:28:00:05', sandboxKey: '/x', createdAt: 0 });
+  // as the namespace layout left it: bridge, gateway port, VXLAN port and the endpoint's host end there; its
+  // container end inside the container; the gateway's end here
+  await previous.createBridge({ name: net.bridge });
+  await previous.createVeth({ name: hostVeth, peerName: contVeth, master: net.bridge, up: true, peerNetns: host.ref() });
+  host.moveAway(contVeth);
+  await previous.createVeth({ name: `wfb${NET.slice(0, 12)}`, peerName: `wfg${NET.slice(0, 12)}`, master: net.bridge, peerNetns: host.ref() });
+  await host.createVxlan({ name: `wfv${NET.slice(0, 12)}`, vni: 9, port: 6784, learning: false, netns: previous.ref() });
+
+  await new Reconciler({ networks, ipam, ns, firewall, clock, log: silentLogger, driver: 'weft' }).kernel();
+  const bridge = await host.getLink(net.bridge);
+  expect(await host.getLink(hostVeth)).toMatchObject({ kind: 'veth', up: true, masterIndex: bridge!.index });
+  expect(await names(previous)).toEqual([]);
+  expect((await host.listAddresses(`wfg${NET.slice(0, 12)}`)).map((a) => a.cidr)).toEqual(['10.40.0.1/24']);
+  expect(firewall.allowed.get(net.bridge)).toBe('10.40.0.0/24');
+  host.moveBack(contVeth);
+  expect((await host.getLink(contVeth))?.kind).toBe('veth');
+});
