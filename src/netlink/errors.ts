@@ -1,4 +1,6 @@
 /** The one error type the Netlink interface throws; `code` is what callers branch on. */
+import { DecodeError, EncodeError } from './codec/errors';
+
 export type NetlinkErrorCode =
   | 'EEXIST' | 'ENODEV' | 'ENOENT' | 'EINVAL' | 'EPERM' | 'EBUSY' | 'EOPNOTSUPP'
   | 'EADDRNOTAVAIL' | 'ERANGE' | 'ESRCH' | 'EBADF' | 'EUNKNOWN';
@@ -66,6 +68,17 @@ export class NetlinkError extends Error {
 function describe(code: NetlinkErrorCode, errno: number): string {
   if (code !== 'EUNKNOWN') return KNOWN[code][1];
   return OTHER_TEXT[errno] ?? `errno ${errno}`;
+}
+
+/**
+ * Any failure on the way to the kernel and back as the one error type: a NetlinkError as it is, input
+ * the codec cannot encode as EINVAL, a reply it cannot decode or anything else as EUNKNOWN (the cause kept).
+ */
+export function asNetlinkError(op: string, e: unknown): NetlinkError {
+  if (e instanceof NetlinkError) return e;
+  if (e instanceof EncodeError) return new NetlinkError('EINVAL', 22, op, e.message, { cause: e });
+  if (e instanceof DecodeError) return new NetlinkError('EUNKNOWN', 0, op, `bad reply from the kernel: ${e.message}`, { cause: e });
+  return new NetlinkError('EUNKNOWN', 0, op, e instanceof Error ? e.message : String(e), { cause: e });
 }
 
 export function isNetlinkError(e: unknown, ...codes: NetlinkErrorCode[]): e is NetlinkError {

@@ -9,9 +9,9 @@
  */
 import { endianness } from 'node:os';
 import { NLMSG_DONE, NLMSG_ERROR } from './codec/constants';
-import { DecodeError, EncodeError } from './codec/errors';
+import { DecodeError } from './codec/errors';
 import { decodeMessages, decodeStatus, encodeMessage, NLMSG_MIN_TYPE, type Message } from './codec/message';
-import { NetlinkError } from './errors';
+import { asNetlinkError, NetlinkError } from './errors';
 import { withNetns } from './netns';
 import { type ReplyMessage, SerialRtnl } from './socket';
 import { EAGAIN, EINTR, SyscallError, syscallAsync, syscallSync } from '../util/syscall';
@@ -180,7 +180,5 @@ export function netlinkErrorOf(op: string, e: unknown, timeoutMs?: number): Netl
     }
     if (e.errno !== 0) return NetlinkError.fromErrno(e.errno, op, e.message);
   }
-  if (e instanceof EncodeError) return new NetlinkError('EINVAL', 22, op, e.message, { cause: e });
-  if (e instanceof DecodeError) return new NetlinkError('EUNKNOWN', 0, op, `bad reply from the kernel: ${e.message}`, { cause: e });
-  return new NetlinkError('EUNKNOWN', 0, op, e instanceof Error ? e.message : String(e), { cause: e });
+  return asNetlinkError(op, e);
 }

@@ -4,14 +4,14 @@ import {
   RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE,
   RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETLINK, RTN_UNICAST,
 } from './codec/constants';
-import { DecodeError, EncodeError } from './codec/errors';
+import { DecodeError } from './codec/errors';
 import { decodeAddress, encodeAddress, encodeAddressDump } from './codec/address';
 import {
   decodeLink, encodeBridgePort, encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink, type NewLinkRequest,
 } from './codec/link';
 import { decodeNeighbour, encodeBridgeFdb, encodeFdb, encodeNeighDump, encodeNeighbour } from './codec/neighbour';
 import { decodeRoute, encodeRoute, encodeRouteDump } from './codec/route';
-import { NetlinkError } from './errors';
+import { asNetlinkError, NetlinkError } from './errors';
 import { NsRtnlSocket } from './nsSocket';
 import { RtnlSocket, type ReplyMessage, type RtnlTransport } from './socket';
 import { fdbOp, fdbTarget, opt, routeOp } from './util';
@@ -288,9 +288,6 @@ async function run<T>(op: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof NetlinkError) throw e;
-    if (e instanceof EncodeError) throw new NetlinkError('EINVAL', 22, op, e.message, { cause: e });
-    if (e instanceof DecodeError) throw new NetlinkError('EUNKNOWN', 0, op, `bad reply from the kernel: ${e.message}`, { cause: e });
-    throw new NetlinkError('EUNKNOWN', 0, op, e instanceof Error ? e.message : String(e), { cause: e });
+    throw asNetlinkError(op, e);
   }
 }

@@ -6,7 +6,7 @@
 import { endianness } from 'node:os';
 import type { NetlinkSocket } from 'node-netlink';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from './codec/constants';
-import { NetlinkError } from './errors';
+import { asNetlinkError, NetlinkError } from './errors';
 
 export interface ReplyMessage { type: number; flags: number; payload: Buffer }
 
@@ -129,10 +129,11 @@ export class RtnlSocket extends SerialRtnl<NetlinkSocket> {
   }
 }
 
+/** node-netlink's failures: an errno it carries, else as any other (asNetlinkError) */
 function wrap(op: string, e: unknown): NetlinkError {
   if (e instanceof NetlinkError) return e;
   const errno = typeof e === 'object' && e !== null && typeof (e as { errno?: unknown }).errno === 'number'
     ? (e as { errno: number }).errno : 0;
   if (errno !== 0) return NetlinkError.fromErrno(errno, op);
-  return new NetlinkError('EUNKNOWN', 0, op, e instanceof Error ? e.message : String(e), { cause: e });
+  return asNetlinkError(op, e);
 }
