@@ -65,7 +65,10 @@ export async function startHarness(opts: { spares?: number; separate?: boolean }
     socket, netlink, bridges, firewall, store, ipam, networks, raw,
     call: (method, body) => raw(method, JSON.stringify(body)),
     close: () => new Promise((resolve) => {
-      server.close(() => resolve());
+      server.close(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        resolve();
+      });
       server.closeAllConnections();
     }),
   };

@@ -12,6 +12,13 @@ import type { Store } from '../../../src/store/types';
 import { FakeScheduler } from '../../../src/util/scheduler';
 
 const config = { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') };
+const made: string[] = [];
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+function tmpDb(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-ipam-'));
+  made.push(dir);
+  return path.join(dir, 'weft.db');
+}
 const acode = async (fn: () => Promise<unknown>): Promise<string> => {
   try {
     await fn();
@@ -163,7 +170,7 @@ describe('Ipam', () => {
 
   describe.each([
     ['memory', () => new MemoryStore<IpamCollections>()],
-    ['sqlite', () => new SqliteStore<IpamCollections>(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'weft-ipam-')), 'weft.db'))],
+    ['sqlite', () => new SqliteStore<IpamCollections>(tmpDb())],
   ])('persistence (%s)', (_name, makeStore) => {
     test('a new Ipam on the same store resumes pools, allocations and the cursor', async () => {
       const store = makeStore();

@@ -8,9 +8,17 @@ import type { Store } from '../../../src/store/types';
 
 type C = { things: { n: number; tags?: string[] }; others: { s: string } };
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+function tmpDb(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-store-'));
+  made.push(dir);
+  return path.join(dir, 'weft.db');
+}
+
 describe.each([
   ['memory', (): Store<C> => new MemoryStore<C>()],
-  ['sqlite', (): Store<C> => new SqliteStore<C>(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'weft-store-')), 'weft.db'))],
+  ['sqlite', (): Store<C> => new SqliteStore<C>(tmpDb())],
 ])('%s store', (_name, make) => {
   let store: Store<C>;
   beforeEach(() => {
