@@ -7,16 +7,16 @@ import {
   formatCidr4, formatIpv4, inSubnet, isValidUnicastMac, networkOf, normalizeMac, parseCidr4, parseIpv4, parseMac,
 } from './codec/addr';
 import { encodeAddress } from './codec/address';
-import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN } from './codec/constants';
+import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL } from './codec/constants';
 import { EncodeError } from './codec/errors';
 import { encodeBridgePort, encodeLinkByName, encodeNewLink, encodeSetLink, type NewLinkRequest } from './codec/link';
 import { encodeBridgeFdb, encodeFdb, encodeNeighbour } from './codec/neighbour';
 import { encodeRoute } from './codec/route';
 import { NetlinkError, type NetlinkErrorCode } from './errors';
-import { fdbOp, fdbTarget, opt, routeOp } from './util';
+import { fdbOp, fdbTarget, opt, routeOp, routeRequest } from './util';
 import type {
-  AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec,
-  NetnsRef, RouteInfo, RouteSpec, VethSpec, VxlanSpec,
+  AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo,
+  NeighbourSpec, NetnsRef, RouteInfo, RouteSpec, VethSpec, VxlanSpec,
 } from './types';
 
 export interface FakeCall { op: string; args: unknown; error?: NetlinkErrorCode }
@@ -31,7 +31,8 @@ interface FLink extends LinkInfo { peer?: { ns: FakeNetlink; index: number }; ho
 /** fake namespace descriptors, far above real ones: a fake ref never names a real namespace */
 let nextFakeFd = 1 << 20;
 const twinByFd = new Map<number, FakeNetlink>();
-interface FRoute { dst: string; gateway?: string; ifindex: number }
+/** a main-table route; an unreachable one has no link */
+interface FRoute { dst: string; gateway?: string; ifindex?: number; protocol: number; type: 'unicast' | 'unreachable'; priority: number }
 /** a bridge FDB entry; `port === bridge` is the bridge's own address; NUD_PERMANENT = local, NUD_NOARP = static */
 interface FBridgeEntry { bridge: number; mac: string; port: number; state: number }
 
@@ -292,36 +293,41 @@ export class FakeNetlink implements Netlink {
 
   /** explicit routes plus the kernel's connected route for every address on an up link */
   async listRoutes(): Promise<RouteInfo[]> {
-    return [...this.connected(), ...this.routes].map((r) => ({ ...r, table: RT_TABLE_MAIN }));
+    return [...this.connected(), ...this.routes].map(({ priority, ...r }) => ({ ...r, table: RT_TABLE_MAIN, ...(priority ? { priority } : {}) }));
   }
 
   addRoute(route: RouteSpec): Promise<void> {
     return this.mutate('addRoute', route, routeOp('add', route), (op) => {
-      const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
-      validate(op, () => encodeRoute('add', { dst: route.dst, ...opt('gateway', route.gateway), ...opt('oif', dev?.index) }));
-      if (dev && !dev.up) throw new NetlinkError('EUNKNOWN', ENETDOWN, op);
-      let ifindex = dev?.index;
-      if (route.gateway !== undefined) {
-        const gw = parseIpv4(route.gateway);
-        const via = this.connected().find((c) => (!dev || c.ifindex === dev.index) && inSubnet(gw, parseCidr4(c.dst).bytes, parseCidr4(c.dst).prefix));
-        if (!via) throw new NetlinkError('EUNKNOWN', ENETUNREACH, op, 'Nexthop has invalid gateway');
-        ifindex = via.ifindex;
-      }
-      if (ifindex === undefined) throw NetlinkError.of('ENODEV', op);
-      // NLM_F_EXCL: any route to the same prefix in the table clashes, whatever its nexthop
-      if ([...this.connected(), ...this.routes].some((r) => r.dst === route.dst)) throw NetlinkError.of('EEXIST', op);
-      this.routes.push({ dst: route.dst, ifindex, ...opt('gateway', route.gateway) });
+      const r = this.newRoute(op, route);
+      // NLM_F_EXCL: a route to the same prefix and metric clashes, whatever its nexthop, type or protocol
+      if ([...this.connected(), ...this.routes].some((x) => x.dst === r.dst && x.priority === r.priority)) throw NetlinkError.of('EEXIST', op);
+      this.routes.push(r);
+    });
+  }
+
+  replaceRoute(route: RouteSpec): Promise<void> {
+    return this.mutate('replaceRoute', route, routeOp('replace', route), (op) => {
+      const r = this.newRoute(op, route);
+      // NLM_F_REPLACE: the new route takes the place of the one to the prefix with the same metric (and tos, never set here)
+      const i = this.routes.findIndex((x) => x.dst === r.dst && x.priority === r.priority);
+      if (i >= 0) this.routes[i] = r;
+      else if (this.connected().some((x) => x.dst === r.dst && x.priority === r.priority)) throw new Error(`fake: replacing the connected route ${r.dst} is not modelled`);
+      else this.routes.push(r);
     });
   }
 
   deleteRoute(route: RouteSpec): Promise<void> {
     return this.mutate('deleteRoute', route, routeOp('delete', route), (op) => {
       const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
-      validate(op, () => encodeRoute('del', { dst: route.dst, ...opt('gateway', route.gateway), ...opt('oif', dev?.index) }));
-      const i = this.routes.findIndex((r) => r.dst === route.dst
-        && (route.gateway === undefined || r.gateway === route.gateway) && (!dev || r.ifindex === dev.index));
-      if (i < 0) throw NetlinkError.of('ESRCH', op);
-      this.routes.splice(i, 1);
+      validate(op, () => encodeRoute('del', routeRequest(route, dev?.index)));
+      // like fib_table_delete: gateway, device, type and metric narrow the match only when given; any protocol
+      // matches; of several, the lowest metric goes
+      const match = this.routes.filter((r) => r.dst === route.dst
+        && (route.gateway === undefined || r.gateway === route.gateway) && (!dev || r.ifindex === dev.index)
+        && (route.type === undefined || r.type === route.type) && (!route.priority || r.priority === route.priority));
+      if (match.length === 0) throw NetlinkError.of('ESRCH', op);
+      const lowest = match.reduce((a, b) => (b.priority < a.priority ? b : a));
+      this.routes.splice(this.routes.indexOf(lowest), 1);
     });
   }
 
@@ -596,11 +602,34 @@ export class FakeNetlink implements Netlink {
     return normalizeMac(`02:fa:00:${hex(n >> 16)}:${hex(n >> 8)}:${hex(n)}`);
   }
 
+  /**
+   * The route a RouteSpec makes (add or replace), checked as fib_create_info does: an unreachable one takes no
+   * nexthop; a unicast one needs its device up and its gateway on a connected subnet.
+   */
+  private newRoute(op: string, route: RouteSpec): FRoute {
+    const dev = route.dev === undefined ? undefined : this.need(route.dev, op);
+    validate(op, () => encodeRoute('add', routeRequest(route, dev?.index)));
+    const protocol = route.protocol ?? RTPROT_BOOT;
+    const priority = route.priority ?? 0;
+    if (route.type === 'unreachable') return { dst: route.dst, protocol, type: 'unreachable', priority };
+    if (dev && !dev.up) throw new NetlinkError('EUNKNOWN', ENETDOWN, op);
+    let ifindex = dev?.index;
+    if (route.gateway !== undefined) {
+      const gw = parseIpv4(route.gateway);
+      const via = this.connected().find((c) => (!dev || c.ifindex === dev.index) && inSubnet(gw, parseCidr4(c.dst).bytes, parseCidr4(c.dst).prefix));
+      if (!via) throw new NetlinkError('EUNKNOWN', ENETUNREACH, op, 'Nexthop has invalid gateway');
+      ifindex = via.ifindex;
+    }
+    if (ifindex === undefined) throw NetlinkError.of('ENODEV', op);
+    return { dst: route.dst, ifindex, protocol, type: 'unicast', priority, ...opt('gateway', route.gateway) };
+  }
+
+  /** the kernel's own prefix routes (proto kernel) of the addresses on up links */
   private connected(): FRoute[] {
     return this.addrs.flatMap((a) => {
       const c = parseCidr4(a.cidr);
       if (c.prefix === 32 || !this.links.get(a.ifindex)?.up) return [];
-      return [{ dst: formatCidr4(networkOf(c.bytes, c.prefix), c.prefix), ifindex: a.ifindex }];
+      return [{ dst: formatCidr4(networkOf(c.bytes, c.prefix), c.prefix), ifindex: a.ifindex, protocol: RTPROT_KERNEL, type: 'unicast' as const, priority: 0 }];
     });
   }
 }

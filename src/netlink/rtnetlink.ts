@@ -2,7 +2,7 @@
 import {
   AF_BRIDGE, AF_INET, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NTF_SELF, RT_TABLE_MAIN,
   RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE,
-  RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETLINK, RTN_UNICAST,
+  RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_SETLINK,
 } from './codec/constants';
 import { DecodeError } from './codec/errors';
 import { decodeAddress, encodeAddress, encodeAddressDump } from './codec/address';
@@ -10,14 +10,14 @@ import {
   decodeLink, encodeBridgePort, encodeLinkByName, encodeLinkDump, encodeNewLink, encodeSetLink, type NewLinkRequest,
 } from './codec/link';
 import { decodeNeighbour, encodeBridgeFdb, encodeFdb, encodeNeighDump, encodeNeighbour } from './codec/neighbour';
-import { decodeRoute, encodeRoute, encodeRouteDump } from './codec/route';
+import { decodeRoute, encodeRoute, encodeRouteDump, routeType } from './codec/route';
 import { asNetlinkError, NetlinkError } from './errors';
 import { NsRtnlSocket } from './nsSocket';
 import { RtnlSocket, type ReplyMessage, type RtnlTransport } from './socket';
-import { fdbOp, fdbTarget, opt, routeOp } from './util';
+import { fdbOp, fdbTarget, opt, routeOp, routeRequest } from './util';
 import type {
-  AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo, NeighbourSpec,
-  NetnsRef, RouteInfo, RouteSpec, VethSpec, VxlanSpec,
+  AddressInfo, BridgePortFlags, BridgeSpec, FdbInfo, FdbSpec, LinkChange, LinkInfo, Netlink, NeighbourInfo,
+  NeighbourSpec, NetnsRef, RouteInfo, RouteSpec, VethSpec, VxlanSpec,
 } from './types';
 
 export class RtNetlink implements Netlink {
@@ -142,14 +142,19 @@ export class RtNetlink implements Netlink {
 
   // ---- routes
 
-  /** IPv4 unicast routes of the main table (what `ip route` shows) */
+  /** IPv4 unicast and unreachable routes of the main table (what `ip route` shows, less broadcast and the like) */
   listRoutes(): Promise<RouteInfo[]> {
     return run('list routes', async () => {
       const out: RouteInfo[] = [];
       for (const m of pick(await this.sock.dump('list routes', RTM_GETROUTE, encodeRouteDump()), RTM_NEWROUTE)) {
         const r = decodeRoute(m);
-        if (!r || r.table !== RT_TABLE_MAIN || r.type !== RTN_UNICAST) continue;
-        out.push({ dst: r.dst, table: r.table, ...opt('gateway', r.gateway), ...opt('ifindex', r.ifindex) });
+        if (!r || r.table !== RT_TABLE_MAIN) continue;
+        const type = routeType(r.type);
+        if (type === 'other') continue;
+        out.push({
+          dst: r.dst, table: r.table, protocol: r.protocol, type, ...opt('gateway', r.gateway), ...opt('ifindex', r.ifindex),
+          ...opt('priority', r.priority),
+        });
       }
       return out;
     });
@@ -157,6 +162,11 @@ export class RtNetlink implements Netlink {
 
   addRoute(route: RouteSpec): Promise<void> {
     return this.route('add', route, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  }
+
+  /** REPLACE overwrites the first route to dst of the same tos and metric: weft sets neither, so the route to dst */
+  replaceRoute(route: RouteSpec): Promise<void> {
+    return this.route('replace', route, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
   }
 
   deleteRoute(route: RouteSpec): Promise<void> {
@@ -251,11 +261,11 @@ export class RtNetlink implements Netlink {
     });
   }
 
-  private route(verb: 'add' | 'delete', r: RouteSpec, type: number, flags: number): Promise<void> {
+  private route(verb: 'add' | 'replace' | 'delete', r: RouteSpec, type: number, flags: number): Promise<void> {
     const op = routeOp(verb, r);
     return run(op, async () => {
       const oif = r.dev === undefined ? undefined : await this.ifindex(r.dev, op);
-      const payload = encodeRoute(verb === 'add' ? 'add' : 'del', { dst: r.dst, ...opt('gateway', r.gateway), ...opt('oif', oif) });
+      const payload = encodeRoute(verb === 'delete' ? 'del' : 'add', routeRequest(r, oif));
       await this.sock.request(op, type, flags, payload);
     });
   }

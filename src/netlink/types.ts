@@ -76,8 +76,29 @@ export interface LinkChange {
 }
 
 export interface AddressInfo { ifindex: number; cidr: string }  // "10.32.0.1/12"
-export interface RouteSpec { dst: string; gateway?: string; dev?: string }  // dst CIDR, "0.0.0.0/0" default
-export interface RouteInfo { dst: string; gateway?: string; ifindex?: number; table: number }
+export interface RouteSpec {
+  dst: string; gateway?: string; dev?: string;  // dst CIDR, "0.0.0.0/0" default
+  /** RTPROT_* of the route: who made it (iproute2's default, boot, when unset). Deletes match any protocol. */
+  protocol?: number;
+  /**
+   * 'unreachable' (RTN_UNREACHABLE): the kernel answers ICMP unreachable; no gateway or dev allowed (EINVAL).
+   * Unset is unicast; a delete with a type given matches only routes of that type.
+   */
+  type?: 'unicast' | 'unreachable';
+  /**
+   * RTA_PRIORITY, the metric (0 when unset): routes to one dst with different metrics coexist and the lowest
+   * wins; EEXIST and replace concern only the same metric; a delete without one takes the lowest.
+   */
+  priority?: number;
+}
+export interface RouteInfo {
+  dst: string; gateway?: string; ifindex?: number; table: number;
+  protocol: number;
+  /** an unreachable route has neither gateway nor ifindex */
+  type: 'unicast' | 'unreachable' | 'other';
+  /** the metric; absent when 0 (the kernel lists it only when set) */
+  priority?: number;
+}
 export interface NeighbourSpec { dev: string; ip: string; mac: string }      // permanent ARP entry
 export interface NeighbourInfo { ifindex: number; ip: string; mac?: string; state: number }
 /**
@@ -124,8 +145,13 @@ export interface Netlink {
   addAddress(dev: string, cidr: string): Promise<void>;
   deleteAddress(dev: string, cidr: string): Promise<void>;
 
+  /** the IPv4 unicast and unreachable routes of the main table */
   listRoutes(): Promise<RouteInfo[]>;
+  /** EEXIST when the main table has a route to dst, whatever its nexthop, type or protocol */
   addRoute(route: RouteSpec): Promise<void>;
+  /** adds or overwrites the main-table route with this dst (NLM_F_CREATE|NLM_F_REPLACE, as `ip route replace`) */
+  replaceRoute(route: RouteSpec): Promise<void>;
+  /** ESRCH when no route matches: dst, and the gateway, dev and type when given */
   deleteRoute(route: RouteSpec): Promise<void>;
 
   listNeighbours(dev?: string): Promise<NeighbourInfo[]>;

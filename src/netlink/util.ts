@@ -1,4 +1,5 @@
 /** Small helpers shared by RtNetlink and FakeNetlink. */
+import type { RouteRequest } from './codec/route';
 import { NetlinkError } from './errors';
 import type { FdbSpec, RouteSpec } from './types';
 
@@ -7,9 +8,15 @@ export function opt<K extends string, V>(key: K, v: V | undefined): { [P in K]?:
   return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
 }
 
-/** the operation named in route errors, identical for both implementations */
-export function routeOp(verb: 'add' | 'delete', r: RouteSpec): string {
-  return `${verb} route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+/** the operation named in route errors, identical for both implementations (`ip route`'s word order) */
+export function routeOp(verb: 'add' | 'replace' | 'delete', r: RouteSpec): string {
+  const type = r.type === 'unreachable' ? 'unreachable ' : '';
+  return `${verb} route ${type}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.priority ? ` metric ${r.priority}` : ''}`;
+}
+
+/** a RouteSpec as the codec takes it, its dev resolved to `oif` */
+export function routeRequest(r: RouteSpec, oif: number | undefined): RouteRequest {
+  return { dst: r.dst, ...opt('gateway', r.gateway), ...opt('oif', oif), ...opt('protocol', r.protocol), ...opt('type', r.type), ...opt('priority', r.priority) };
 }
 
 /** the operation named in FDB errors, identical for both implementations */

@@ -5,19 +5,24 @@
  */
 import { NetlinkError, type NetlinkErrorCode } from '../../src/netlink/errors';
 import {
-  ensureAddress, ensureBridge, ensureVeth, ensureVxlan, removeAddress, removeFdb, removeLink, removeNeighbour,
+  ensureAddress, ensureBridge, ensureVeth, ensureVxlan, removeAddress, removeFdb, removeLink, removeNeighbour, removeRoute,
 } from '../../src/netlink/ensure';
-import type { FdbInfo, Netlink, NetnsRef } from '../../src/netlink/types';
+import type { FdbInfo, Netlink, NetnsRef, RouteInfo, RouteSpec } from '../../src/netlink/types';
 import type { Probe } from './probe';
 
 /**
  * nl works in the namespace `here` names; `there` is a second namespace with a Netlink of its own, for the
  * calls that reach across (closed by the suite).
  */
-export interface Subject { nl: Netlink; probe: Probe; here: NetnsRef; there: { nl: Netlink; ref: NetnsRef } }
+export interface Subject {
+  nl: Netlink; probe: Probe; here: NetnsRef; there: { nl: Netlink; ref: NetnsRef };
+}
 
 const NUD_NOARP = 0x40; // a static bridge entry
 const NUD_PERMANENT = 0x80; // a vxlan's own entry, or a port's own address in the bridge
+const RTPROT_KERNEL = 2; // the kernel's own prefix route of an address
+const RTPROT_BOOT = 3; // a route added without a protocol (iproute2's default)
+const PROTO = 87; // a protocol of weft's choosing
 const byMac = (a: { mac: string; dst?: string }, b: { mac: string; dst?: string }): number =>
   a.mac.localeCompare(b.mac) || (a.dst ?? '').localeCompare(b.dst ?? '');
 /** the bridge's entries in a listFdb (the kernel also lists a plain device's multicast addresses as its own) */
@@ -44,8 +49,11 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
     let here: NetnsRef;
     let there: { nl: Netlink; ref: NetnsRef };
     let names: string[] = [];
+    /** routes that outlive the test's links (unreachable ones), removed after it */
+    let routes: RouteSpec[] = [];
     let seq = 0;
     let net = 0;
+    let wideNet = 0;
     /** a fresh unique device name, removed after the test */
     const dev = (tag: string): string => {
       const n = `${prefix}${seq}${tag}`;
@@ -54,6 +62,21 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
     };
     /** a fresh 10.x.y.0/24 subnet prefix, e.g. "10.201.3" */
     const subnet = (): string => `10.${200 + Math.floor(net / 250)}.${(net++ % 250) + 1}`;
+    /** a fresh /16 apart from subnet()'s, its route removed after the test */
+    const wide = (): string => {
+      const dst = `10.${100 + (wideNet++ % 100)}.0.0/16`;
+      routes.push({ dst });
+      return dst;
+    };
+    /** an up link holding `${s}.1/24`, for on-link gateways (a bridge: this kernel has no dummy devices) */
+    const onLink = async (s: string): Promise<{ name: string; index: number }> => {
+      const name = dev(`ol${names.length}`);
+      await nl.createBridge({ name });
+      await nl.setLink(name, { up: true });
+      await nl.addAddress(name, `${s}.1/24`);
+      return { name, index: (await nl.getLink(name))!.index };
+    };
+    const routesTo = async (dst: string): Promise<RouteInfo[]> => (await nl.listRoutes()).filter((r) => r.dst === dst);
 
     beforeAll(async () => {
       ({ nl, probe, here, there } = await make());
@@ -65,8 +88,10 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
     beforeEach(() => {
       seq++;
       names = [];
+      routes = [];
     });
     afterEach(async () => {
+      for (const r of routes) await removeRoute(nl, r);
       for (const n of names.reverse()) {
         await removeLink(nl, n);
         await removeLink(there.nl, n);
@@ -367,13 +392,15 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         await nl.setLink(br, { up: true });
         await nl.addAddress(br, `${s}.1/24`);
         const index = (await nl.getLink(br))?.index;
-        expect(await nl.listRoutes()).toContainEqual({ dst: `${s}.0/24`, ifindex: index, table: 254 });
+        const connected = { dst: `${s}.0/24`, ifindex: index, table: 254, protocol: RTPROT_KERNEL, type: 'unicast' };
+        expect(await nl.listRoutes()).toContainEqual(connected);
 
         await nl.addRoute({ dst: `${far}.0/24`, gateway: `${s}.9` });
         await nl.addRoute({ dst: `${link}.0/24`, dev: br });
         const routes = await nl.listRoutes();
-        expect(routes).toContainEqual({ dst: `${far}.0/24`, gateway: `${s}.9`, ifindex: index, table: 254 });
-        expect(routes).toContainEqual({ dst: `${link}.0/24`, ifindex: index, table: 254 });
+        const boot = { ifindex: index, table: 254, protocol: RTPROT_BOOT, type: 'unicast' };
+        expect(routes).toContainEqual({ dst: `${far}.0/24`, gateway: `${s}.9`, ...boot });
+        expect(routes).toContainEqual({ dst: `${link}.0/24`, ...boot });
         expect(await probe.routes()).toContainEqual({ dst: `${far}.0/24`, gateway: `${s}.9`, dev: br });
         expect(await probe.routes()).toContainEqual({ dst: `${link}.0/24`, dev: br });
         await expectCode(nl.addRoute({ dst: `${far}.0/24`, gateway: `${s}.9` }), 'EEXIST');
@@ -416,6 +443,131 @@ export function describeNetlinkBehaviour(label: string, prefix: string, make: ()
         const dsts = (await nl.listRoutes()).map((r) => r.dst);
         expect(dsts).not.toContain(`${far}.0/24`);
         expect(dsts).not.toContain(`${s}.0/24`);
+      });
+    });
+
+    describe('routes: replace, protocol, unreachable', () => {
+      test('replaceRoute creates, then overwrites the route to dst whatever its nexthop: gateway, other gateway, dev, back', async () => {
+        const s = subnet();
+        const dst = `${subnet()}.0/24`;
+        const { name: d, index } = await onLink(s);
+        const unicast = { table: 254, protocol: RTPROT_BOOT, type: 'unicast' };
+        await nl.replaceRoute({ dst, gateway: `${s}.2` });
+        expect(await routesTo(dst)).toEqual([{ dst, gateway: `${s}.2`, ifindex: index, ...unicast }]);
+        await nl.replaceRoute({ dst, gateway: `${s}.3` });
+        expect(await routesTo(dst)).toEqual([{ dst, gateway: `${s}.3`, ifindex: index, ...unicast }]);
+        expect(await probe.routes()).toContainEqual({ dst, gateway: `${s}.3`, dev: d });
+        await nl.replaceRoute({ dst, dev: d });
+        expect(await routesTo(dst)).toEqual([{ dst, ifindex: index, ...unicast }]);
+        expect(await probe.routes()).toContainEqual({ dst, dev: d });
+        await nl.replaceRoute({ dst, gateway: `${s}.2`, dev: d, protocol: PROTO });
+        expect(await routesTo(dst)).toEqual([{ dst, gateway: `${s}.2`, ifindex: index, ...unicast, protocol: PROTO }]);
+        await nl.replaceRoute({ dst, gateway: `${s}.2`, dev: d, protocol: PROTO }); // the same again changes nothing
+        expect(await routesTo(dst)).toHaveLength(1);
+        await expectCode(nl.addRoute({ dst, gateway: `${s}.3` }), 'EEXIST');
+
+        // checked as an add is, and a refused one leaves the route as it was
+        const unreach = await expectCode(nl.replaceRoute({ dst, gateway: '192.0.2.77' }), 'EUNKNOWN');
+        expect(unreach.errno).toBe(101); // ENETUNREACH
+        await expectCode(nl.replaceRoute({ dst, dev: dev('gh') }), 'ENODEV');
+        await expectCode(nl.replaceRoute({ dst: '10.1.0.1/16', dev: d }), 'EINVAL');
+        expect(await routesTo(dst)).toEqual([{ dst, gateway: `${s}.2`, ifindex: index, ...unicast, protocol: PROTO }]);
+        await nl.deleteRoute({ dst });
+        expect(await routesTo(dst)).toEqual([]);
+      });
+
+      test('protocol: as given (87), boot when unset, kernel for connected routes; a delete matches any protocol', async () => {
+        const s = subnet();
+        const [a, b] = [`${subnet()}.0/24`, `${subnet()}.0/24`];
+        const { name: d } = await onLink(s);
+        await nl.addRoute({ dst: a, gateway: `${s}.2`, protocol: PROTO });
+        await nl.addRoute({ dst: b, dev: d });
+        const protocols = new Map((await nl.listRoutes()).map((r) => [r.dst, r.protocol]));
+        expect([protocols.get(a), protocols.get(b), protocols.get(`${s}.0/24`)]).toEqual([PROTO, RTPROT_BOOT, RTPROT_KERNEL]);
+        await nl.deleteRoute({ dst: a, protocol: RTPROT_BOOT });
+        await nl.deleteRoute({ dst: b, protocol: PROTO });
+        expect(await routesTo(a)).toEqual([]);
+        expect(await routesTo(b)).toEqual([]);
+      });
+
+      test('an unreachable /16: listed as unreachable with its protocol and no nexthop, outlives links, deleted again', async () => {
+        const s = subnet();
+        const dst = wide();
+        const { name: d } = await onLink(s);
+        await nl.addRoute({ dst, type: 'unreachable', protocol: PROTO });
+        expect(await routesTo(dst)).toEqual([{ dst, table: 254, protocol: PROTO, type: 'unreachable' }]);
+        expect(await probe.routes()).toContainEqual({ dst });
+        // EXCL clashes with any route to the prefix; a nexthop is no part of an unreachable route
+        await expectCode(nl.addRoute({ dst, type: 'unreachable' }), 'EEXIST');
+        await expectCode(nl.addRoute({ dst, dev: d }), 'EEXIST');
+        await expectCode(nl.addRoute({ dst: wide(), type: 'unreachable', gateway: `${s}.2` }), 'EINVAL');
+        await expectCode(nl.replaceRoute({ dst, type: 'unreachable', dev: d }), 'EINVAL');
+        await nl.setLink(d, { up: false });
+        await nl.deleteLink(d);
+        expect(await routesTo(dst)).toEqual([{ dst, table: 254, protocol: PROTO, type: 'unreachable' }]);
+        // a delete with a type matches that type only
+        await expectCode(nl.deleteRoute({ dst, type: 'unicast' }), 'ESRCH');
+        await nl.deleteRoute({ dst, type: 'unreachable' });
+        expect(await routesTo(dst)).toEqual([]);
+        await nl.addRoute({ dst, type: 'unreachable' });
+        expect(await routesTo(dst)).toEqual([{ dst, table: 254, protocol: RTPROT_BOOT, type: 'unreachable' }]);
+        await nl.deleteRoute({ dst });
+        await expectCode(nl.deleteRoute({ dst }), 'ESRCH');
+      });
+
+      test('metrics: two routes to one /32 coexist (10 by dev, 20 via a gateway); replace, EEXIST and delete keep to one metric', async () => {
+        const s = subnet();
+        const dst = `${subnet()}.9/32`;
+        const { name: d, index } = await onLink(s);
+        await nl.replaceRoute({ dst, dev: d, protocol: PROTO, priority: 10 });
+        await nl.replaceRoute({ dst, gateway: `${s}.2`, protocol: PROTO, priority: 20 });
+        const both = [
+          { dst, ifindex: index, table: 254, protocol: PROTO, type: 'unicast', priority: 10 },
+          { dst, gateway: `${s}.2`, ifindex: index, table: 254, protocol: PROTO, type: 'unicast', priority: 20 },
+        ];
+        expect(await routesTo(dst)).toEqual(both);
+        // the metric-20 route moves to another gateway; the metric-10 one stays as it is
+        await nl.replaceRoute({ dst, gateway: `${s}.3`, protocol: PROTO, priority: 20 });
+        expect(await routesTo(dst)).toEqual([both[0], { ...both[1], gateway: `${s}.3` }]);
+        await expectCode(nl.addRoute({ dst, dev: d, priority: 10 }), 'EEXIST');
+        await expectCode(nl.deleteRoute({ dst, gateway: `${s}.2`, priority: 20 }), 'ESRCH');
+        await nl.deleteRoute({ dst, gateway: `${s}.3`, priority: 20 });
+        expect(await routesTo(dst)).toEqual([both[0]]);
+        await nl.addRoute({ dst, gateway: `${s}.2`, priority: 20 });
+        // a delete without a metric takes the lowest
+        await nl.deleteRoute({ dst });
+        expect((await routesTo(dst)).map((r) => r.priority)).toEqual([20]);
+        await nl.deleteRoute({ dst, priority: 20 });
+        expect(await routesTo(dst)).toEqual([]);
+      });
+
+      test('replace turns a unicast route unreachable and back', async () => {
+        const s = subnet();
+        const dst = wide();
+        const { index } = await onLink(s);
+        await nl.addRoute({ dst, gateway: `${s}.2`, protocol: PROTO });
+        await nl.replaceRoute({ dst, type: 'unreachable', protocol: PROTO });
+        expect(await routesTo(dst)).toEqual([{ dst, table: 254, protocol: PROTO, type: 'unreachable' }]);
+        await nl.replaceRoute({ dst, gateway: `${s}.3`, type: 'unicast' });
+        const boot = { table: 254, protocol: RTPROT_BOOT, type: 'unicast' };
+        expect(await routesTo(dst)).toEqual([{ dst, gateway: `${s}.3`, ifindex: index, ...boot }]);
+      });
+
+      test('a delete with a gateway or dev matches only that nexthop (ESRCH otherwise); without, any', async () => {
+        const [s, t] = [subnet(), subnet()];
+        const [dst, other] = [`${subnet()}.0/24`, `${subnet()}.0/24`];
+        const { name: d } = await onLink(s);
+        const { name: e } = await onLink(t);
+        await nl.addRoute({ dst, gateway: `${s}.2` });
+        await nl.addRoute({ dst: other, dev: d });
+        const wrong = await expectCode(nl.deleteRoute({ dst, gateway: `${s}.3` }), 'ESRCH');
+        expect(wrong.errno).toBe(3);
+        await expectCode(nl.deleteRoute({ dst, dev: e }), 'ESRCH');
+        await expectCode(nl.deleteRoute({ dst: other, gateway: `${s}.2` }), 'ESRCH'); // an on-link route has no gateway
+        expect(await routesTo(dst)).toHaveLength(1);
+        await nl.deleteRoute({ dst, gateway: `${s}.2`, dev: d });
+        await nl.deleteRoute({ dst: other });
+        expect([...await routesTo(dst), ...await routesTo(other)]).toEqual([]);
       });
     });
 

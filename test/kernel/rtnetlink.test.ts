@@ -1,6 +1,6 @@
 /** RtNetlink specifics the shared suite does not cover: socket queueing, reopen, dumps vs `ip`. */
 import { execFileSync } from 'node:child_process';
-import { removeLink } from '../../src/netlink/ensure';
+import { removeLink, removeRoute } from '../../src/netlink/ensure';
 import { NetlinkError } from '../../src/netlink/errors';
 import { RtNetlink } from '../../src/netlink/rtnetlink';
 import { expectCode } from './netlinkBehaviour';
@@ -15,6 +15,10 @@ const linkinfo = (dev: string): IpLinkInfo =>
   (JSON.parse(ip('-j', '-d', 'link', 'show', 'dev', dev)) as { linkinfo: IpLinkInfo }[])[0]!.linkinfo;
 interface BridgeFdb { mac: string; dst?: string; flags: string[]; master?: string; state: string }
 const bridgeFdb = (dev: string): BridgeFdb[] => JSON.parse(bridge('-j', 'fdb', 'show', 'dev', dev)) as BridgeFdb[];
+/** `ip` leaves type out for unicast and the prefix for a /32, and names the default route */
+interface IpRoute { type?: string; dst: string; gateway?: string; dev?: string; protocol?: string }
+const ipRoutes = (): IpRoute[] => JSON.parse(ip('-j', 'route', 'show', 'table', 'main')) as IpRoute[];
+const cidr = (dst: string): string => (dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`);
 
 describe('RtNetlink', () => {
   let nl: RtNetlink;
@@ -101,6 +105,37 @@ describe('RtNetlink', () => {
     expect((await nl.getLink('kr-px'))?.bridgePort).toEqual({ learning: true, isolated: false });
     ip('link', 'add', 'kr-py', 'type', 'vxlan', 'id', '9102', 'dstport', '4789', 'proxy');
     expect((await nl.getLink('kr-py'))?.vxlan?.proxy).toBe(true);
+  });
+
+  test('routes as `ip route` shows them: protocol, unreachable, replace; iproute2\'s read back alike, blackholes left out', async () => {
+    made.push('kr-r');
+    const loose = ['10.252.0.0/16', '10.253.0.0/16', '10.247.0.0/16', '10.248.0.0/16', '10.249.0.0/16'];
+    try {
+      await nl.createBridge({ name: 'kr-r' });
+      await nl.setLink('kr-r', { up: true });
+      await nl.addAddress('kr-r', '10.251.0.1/24');
+      await nl.addRoute({ dst: '10.252.0.0/16', gateway: '10.251.0.2', protocol: 87 });
+      await nl.replaceRoute({ dst: '10.252.0.0/16', gateway: '10.251.0.3', protocol: 87 });
+      await nl.replaceRoute({ dst: '10.253.0.0/16', type: 'unreachable', protocol: 87 });
+      const theirs = ipRoutes();
+      expect(theirs.filter((r) => r.dst === '10.252.0.0/16')).toEqual([
+        expect.objectContaining({ dst: '10.252.0.0/16', gateway: '10.251.0.3', dev: 'kr-r', protocol: '87' }),
+      ]);
+      expect(theirs).toContainEqual(expect.objectContaining({ type: 'unreachable', dst: '10.253.0.0/16', protocol: '87' }));
+      expect(theirs.find((r) => r.dst === '10.253.0.0/16')?.dev).toBeUndefined();
+
+      ip('route', 'add', 'unreachable', '10.247.0.0/16', 'proto', '88');
+      ip('route', 'add', 'blackhole', '10.248.0.0/16');
+      ip('route', 'add', 'prohibit', '10.249.0.0/16');
+      const ours = await nl.listRoutes();
+      expect(ours).toContainEqual({ dst: '10.247.0.0/16', table: 254, protocol: 88, type: 'unreachable' });
+      // exactly the unicast and unreachable routes `ip` shows
+      const listed = ipRoutes().filter((r) => r.type === undefined || r.type === 'unreachable').map((r) => cidr(r.dst));
+      expect(ours.map((r) => r.dst).sort()).toEqual(listed.sort());
+      expect(ours.map((r) => r.dst)).not.toContain('10.248.0.0/16');
+    } finally {
+      for (const dst of loose) await removeRoute(nl, { dst });
+    }
   });
 
   test('FDB as `bridge fdb` shows it: REPLACE moves a unicast vxlan dst in place, master entries are static', async () => {

@@ -126,6 +126,8 @@ export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
 export const RTN_LOCAL = 2;
 export const RTN_BROADCAST = 3;
+/** the kernel answers ICMP destination unreachable; the route has no nexthop */
+export const RTN_UNREACHABLE = 7;
 
 // linux/neighbour.h: NDA_*, NTF_*, NUD_*
 export const NDA_DST = 1;

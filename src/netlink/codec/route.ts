@@ -1,13 +1,13 @@
 /**
- * rtmsg (RTM_{NEW,DEL,GET}ROUTE) builders and parser, IPv4 main table.
+ * rtmsg (RTM_{NEW,DEL,GET}ROUTE) builders and parser, IPv4 main table: unicast and unreachable routes.
  * struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }  12 bytes
  */
 import type { RouteInfo } from '../types';
 import { formatCidr4, formatIpv4, networkOf, parseCidr4, parseIpv4 } from './addr';
 import { attrMap, decodeAttrs, encodeAttr, need, readU32, u32 } from './attributes';
 import {
-  AF_INET, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_TABLE,
-  RTMSG_LEN, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC,
+  AF_INET, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE,
+  RTMSG_LEN, RTN_UNICAST, RTN_UNREACHABLE, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC,
 } from './constants';
 import { EncodeError } from './errors';
 
@@ -32,7 +32,8 @@ export function decodeRtmsg(buf: Buffer): Rtmsg {
   };
 }
 
-export interface RouteRequest { dst: string; gateway?: string; oif?: number }
+export type RouteType = 'unicast' | 'unreachable';
+export interface RouteRequest { dst: string; gateway?: string; oif?: number; protocol?: number; type?: RouteType; priority?: number }
 
 /** "10.1.0.0/16" -> bytes + prefix; host bits set is an error (the kernel refuses it too) */
 export function parseRouteDst(dst: string): { bytes: Buffer; prefix: number } {
@@ -41,25 +42,49 @@ export function parseRouteDst(dst: string): { bytes: Buffer; prefix: number } {
   return { bytes: c.bytes, prefix: c.prefix };
 }
 
+const RTN: Record<RouteType, number> = { unicast: RTN_UNICAST, unreachable: RTN_UNREACHABLE };
+
+/** what the kernel refuses with EINVAL: a protocol that is no u8, an unreachable route with a nexthop */
+function checkRoute(r: RouteRequest): void {
+  if (r.type !== undefined && !Object.hasOwn(RTN, r.type)) throw new EncodeError(`unknown route type ${String(r.type)}`);
+  if (r.protocol !== undefined && (!Number.isInteger(r.protocol) || r.protocol < 0 || r.protocol > 0xff)) {
+    throw new EncodeError(`invalid route protocol ${r.protocol} (a u8)`);
+  }
+  if (r.priority !== undefined && (!Number.isInteger(r.priority) || r.priority < 0 || r.priority > 0xffffffff)) {
+    throw new EncodeError(`invalid route metric ${r.priority} (a u32)`);
+  }
+  if (r.type === 'unreachable' && (r.gateway !== undefined || r.oif !== undefined)) {
+    throw new EncodeError(`an unreachable route takes no gateway or device: ${r.dst}`);
+  }
+}
+
+/** rtm_scope of a new route, as iproute2 picks it: on-link (dev, no gateway) is scope link, the rest universe */
+function addScope(r: RouteRequest): number {
+  return r.type !== 'unreachable' && r.gateway === undefined && r.oif !== undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+}
+
 /**
- * RTM_NEWROUTE (op 'add') or RTM_DELROUTE (op 'del') payload. Like iproute2, a delete leaves
- * protocol/type unspecified and scope NOWHERE so the kernel matches any route with that dst/nexthop.
- * A route without gateway is on-link (scope link).
+ * RTM_NEWROUTE (op 'add', for add and replace alike: the nlmsghdr flags tell them apart) or RTM_DELROUTE
+ * (op 'del') payload. Like iproute2, a delete leaves protocol (and type, unless given) unspecified and
+ * scope NOWHERE so the kernel matches any route with that dst/nexthop. A new route's protocol defaults
+ * to boot, iproute2's.
  */
 export function encodeRoute(op: 'add' | 'del', r: RouteRequest): Buffer {
   const dst = parseRouteDst(r.dst);
+  checkRoute(r);
   const add = op === 'add';
   const head = encodeRtmsg({
     family: AF_INET, dstLen: dst.prefix, srcLen: 0, tos: 0, table: RT_TABLE_MAIN,
-    protocol: add ? RTPROT_BOOT : RTPROT_UNSPEC,
-    scope: add ? (r.gateway === undefined && r.oif !== undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : RT_SCOPE_NOWHERE,
-    type: add ? RTN_UNICAST : RTN_UNSPEC,
+    protocol: add ? (r.protocol ?? RTPROT_BOOT) : RTPROT_UNSPEC,
+    scope: add ? addScope(r) : RT_SCOPE_NOWHERE,
+    type: r.type !== undefined ? RTN[r.type] : add ? RTN_UNICAST : RTN_UNSPEC,
     flags: 0,
   });
   const attrs = [encodeAttr(RTA_TABLE, u32(RT_TABLE_MAIN))];
   if (dst.prefix > 0) attrs.push(encodeAttr(RTA_DST, dst.bytes));
   if (r.gateway !== undefined) attrs.push(encodeAttr(RTA_GATEWAY, parseIpv4(r.gateway)));
   if (r.oif !== undefined) attrs.push(encodeAttr(RTA_OIF, u32(r.oif)));
+  if (r.priority) attrs.push(encodeAttr(RTA_PRIORITY, u32(r.priority)));
   return Buffer.concat([head, ...attrs]);
 }
 
@@ -67,7 +92,13 @@ export function encodeRouteDump(): Buffer {
   return encodeRtmsg({ family: AF_INET, dstLen: 0, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0 });
 }
 
-export interface DecodedRoute extends RouteInfo { type: number; protocol: number; scope: number }
+/** rtm_type as RouteInfo has it: the kinds weft makes, the rest 'other' */
+export function routeType(type: number): RouteInfo['type'] {
+  return type === RTN_UNICAST ? 'unicast' : type === RTN_UNREACHABLE ? 'unreachable' : 'other';
+}
+
+/** the rtmsg fields as they came: type is the raw rtm_type (see routeType) */
+export interface DecodedRoute extends Omit<RouteInfo, 'type'> { type: number; scope: number }
 
 /** RTM_NEWROUTE payload; undefined for non-IPv4. RTA_TABLE (u32) wins over the u8 rtm_table. */
 export function decodeRoute(payload: Buffer): DecodedRoute | undefined {
@@ -77,6 +108,7 @@ export function decodeRoute(payload: Buffer): DecodedRoute | undefined {
   const dst = a.get(RTA_DST);
   const gw = a.get(RTA_GATEWAY);
   const oif = a.get(RTA_OIF);
+  const priority = a.get(RTA_PRIORITY);
   const table = a.get(RTA_TABLE);
   const out: DecodedRoute = {
     dst: formatCidr4(dst ?? Buffer.alloc(4), hdr.dstLen),
@@ -85,5 +117,6 @@ export function decodeRoute(payload: Buffer): DecodedRoute | undefined {
   };
   if (gw) out.gateway = formatIpv4(gw);
   if (oif) out.ifindex = readU32(oif, 'RTA_OIF');
+  if (priority) out.priority = readU32(priority, 'RTA_PRIORITY');
   return out;
 }

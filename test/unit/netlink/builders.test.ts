@@ -183,6 +183,57 @@ describe('routes (rtmsg)', () => {
     ));
   });
 
+  test('protocol: rtm_protocol as given (87), boot when unset; a delete sends none, matching any', () => {
+    expect(encodeRoute('add', { dst: '10.1.0.0/16', gateway: '10.0.0.9', protocol: 87 })).toEqual(hex(
+      '02 10 00 00 fe 57 00 01 00 00 00 00'  // protocol 87, scope universe, RTN_UNICAST
+      + '08 00 0f 00 fe 00 00 00' + '08 00 01 00 0a 01 00 00' + '08 00 05 00 0a 00 00 09',
+    ));
+    const head = (r: Buffer) => r.subarray(0, 12);
+    expect(head(encodeRoute('add', { dst: '10.2.3.0/24', oif: 4, protocol: 0 }))).toEqual(hex('02 18 00 00 fe 00 fd 01 00 00 00 00'));
+    expect(head(encodeRoute('del', { dst: '10.1.0.0/16', gateway: '10.0.0.9', protocol: 87 }))).toEqual(hex('02 10 00 00 fe 00 ff 00 00 00 00 00'));
+  });
+
+  test('unreachable: RTN_UNREACHABLE (7), scope universe, no nexthop attributes; a delete of that type names it', () => {
+    expect(encodeRoute('add', { dst: '10.88.0.0/16', type: 'unreachable', protocol: 87 })).toEqual(hex(
+      '02 10 00 00 fe 57 00 07 00 00 00 00'  // dst_len 16, table 254, protocol 87, scope universe, RTN_UNREACHABLE
+      + '08 00 0f 00 fe 00 00 00'            // RTA_TABLE 254
+      + '08 00 01 00 0a 58 00 00',           // RTA_DST 10.88.0.0
+    ));
+    const unicast = encodeRoute('add', { dst: '10.88.0.0/16', type: 'unicast', oif: 4 });
+    expect(unicast.subarray(0, 12)).toEqual(hex('02 10 00 00 fe 03 fd 01 00 00 00 00'));
+    // a delete matches only routes of the type given, any type when none is
+    expect(encodeRoute('del', { dst: '10.88.0.0/16', type: 'unreachable' })).toEqual(hex(
+      '02 10 00 00 fe 00 ff 07 00 00 00 00' + '08 00 0f 00 fe 00 00 00' + '08 00 01 00 0a 58 00 00',
+    ));
+    expect(encodeRoute('del', { dst: '10.88.0.0/16' }).readUInt8(7)).toBe(0);
+  });
+
+  test('an unreachable route with a nexthop, a protocol that is no u8, an unknown type: EncodeError', () => {
+    expect(() => encodeRoute('add', { dst: '10.88.0.0/16', type: 'unreachable', gateway: '10.0.0.1' }))
+      .toThrow(new EncodeError('an unreachable route takes no gateway or device: 10.88.0.0/16'));
+    expect(() => encodeRoute('add', { dst: '10.88.0.0/16', type: 'unreachable', oif: 4 })).toThrow(EncodeError);
+    expect(() => encodeRoute('del', { dst: '10.88.0.0/16', type: 'unreachable', gateway: '10.0.0.1' })).toThrow(EncodeError);
+    for (const bad of [-1, 256, 1.5, NaN]) {
+      expect(() => encodeRoute('add', { dst: '10.88.0.0/16', protocol: bad })).toThrow(`invalid route protocol ${bad} (a u8)`);
+    }
+    const blackhole = 'blackhole' as unknown as 'unreachable';
+    expect(() => encodeRoute('add', { dst: '10.88.0.0/16', type: blackhole })).toThrow(EncodeError);
+    expect(() => encodeRoute('add', { dst: '10.88.0.0/16', type: blackhole })).toThrow('unknown route type blackhole');
+  });
+
+  test('metric: RTA_PRIORITY (u32) on add and delete when given and non-zero; a bad one is an EncodeError', () => {
+    expect(encodeRoute('add', { dst: '10.44.0.9/32', gateway: '10.0.0.9', protocol: 87, priority: 20 })).toEqual(hex(
+      '02 20 00 00 fe 57 00 01 00 00 00 00'
+      + '08 00 0f 00 fe 00 00 00' + '08 00 01 00 0a 2c 00 09' + '08 00 05 00 0a 00 00 09'
+      + '08 00 06 00 14 00 00 00',            // RTA_PRIORITY 20
+    ));
+    expect(encodeRoute('del', { dst: '10.44.0.9/32', priority: 10 }).subarray(-8)).toEqual(hex('08 00 06 00 0a 00 00 00'));
+    expect(encodeRoute('add', { dst: '10.44.0.9/32', gateway: '10.0.0.9', priority: 0 })).toEqual(encodeRoute('add', { dst: '10.44.0.9/32', gateway: '10.0.0.9' }));
+    for (const bad of [-1, 2 ** 32, 1.5]) {
+      expect(() => encodeRoute('add', { dst: '10.44.0.9/32', gateway: '10.0.0.9', priority: bad })).toThrow(`invalid route metric ${bad} (a u32)`);
+    }
+  });
+
   test('dump; host bits in dst refused', () => {
     expect(encodeRouteDump()).toEqual(hex('02' + zeros(11)));
     expect(() => encodeRoute('add', { dst: '10.1.0.1/16' })).toThrow(EncodeError);

@@ -119,6 +119,35 @@ describe('FakeNetlink', () => {
     await expect(nl.addFdb({ dev: 'br0', mac: '00:00:00:00:00:00', dst: '192.0.2.1' })).rejects.toMatchObject({ code: 'EOPNOTSUPP' });
   });
 
+  test('routes are recorded with their args, failed ones with the code', async () => {
+    const nl = new FakeNetlink();
+    await nl.createBridge({ name: 'd0' });
+    await nl.setLink('d0', { up: true });
+    await nl.addAddress('d0', '10.77.0.1/24');
+    await nl.replaceRoute({ dst: '10.1.0.0/16', gateway: '10.77.0.2', protocol: 87 });
+    await nl.replaceRoute({ dst: '10.2.0.0/16', type: 'unreachable', gateway: '10.77.0.2' }).catch(() => undefined);
+    await nl.deleteRoute({ dst: '10.1.0.0/16', gateway: '10.77.0.3' }).catch(() => undefined);
+    expect(nl.calls).toEqual([
+      { op: 'createBridge', args: { name: 'd0' } },
+      { op: 'setLink', args: { name: 'd0', change: { up: true } } },
+      { op: 'addAddress', args: { dev: 'd0', cidr: '10.77.0.1/24' } },
+      { op: 'replaceRoute', args: { dst: '10.1.0.0/16', gateway: '10.77.0.2', protocol: 87 } },
+      { op: 'replaceRoute', args: { dst: '10.2.0.0/16', type: 'unreachable', gateway: '10.77.0.2' }, error: 'EINVAL' },
+      { op: 'deleteRoute', args: { dst: '10.1.0.0/16', gateway: '10.77.0.3' }, error: 'ESRCH' },
+    ]);
+    nl.failNext('replaceRoute', 'EBUSY');
+    await expect(nl.replaceRoute({ dst: '10.1.0.0/16', gateway: '10.77.0.3' })).rejects.toMatchObject({ code: 'EBUSY' });
+    expect((await nl.listRoutes()).find((r) => r.dst === '10.1.0.0/16')?.gateway).toBe('10.77.0.2');
+  });
+
+  test('not modelled: replacing a connected route (the kernel would overwrite it)', async () => {
+    const nl = new FakeNetlink();
+    await nl.createBridge({ name: 'd0' });
+    await nl.setLink('d0', { up: true });
+    await nl.addAddress('d0', '10.77.0.1/24');
+    await expect(nl.replaceRoute({ dst: '10.77.0.0/24', gateway: '10.77.0.2' })).rejects.toThrow('not modelled');
+  });
+
   test('generated MACs are unique locally administered unicast addresses', async () => {
     const nl = new FakeNetlink();
     await nl.createVeth({ name: 'a', peerName: 'b' });

@@ -5,7 +5,7 @@ import { cstr, encodeAttr } from '../../../src/netlink/codec/attributes';
 import { IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINKINFO } from '../../../src/netlink/codec/constants';
 import { decodeLink, encodeNewLink } from '../../../src/netlink/codec/link';
 import { decodeNeighbour, encodeBridgeFdb, encodeFdb, encodeNeighbour } from '../../../src/netlink/codec/neighbour';
-import { decodeRoute, encodeRoute } from '../../../src/netlink/codec/route';
+import { decodeRoute, encodeRoute, routeType } from '../../../src/netlink/codec/route';
 import { hex } from './hex';
 
 // an RTM_NEWLINK for a bridge port veth as the kernel sends it (abridged: unknown attributes included)
@@ -101,6 +101,15 @@ describe('decodeLink', () => {
     expect(decodeLink(macvlan).kind).toBe('other');
   });
 
+  test('a dummy as the kernel lists it: kind "dummy", up, its random address', () => {
+    const dummy = hex('00 00 01 00 06 00 00 00 c3 00 01 00 00 00 00 00'  // index 6, UP|BROADCAST|RUNNING|NOARP, LOWER_UP
+      + '07 00 03 00 64 30 00 00'                      // IFLA_IFNAME "d0\0"
+      + '08 00 04 00 dc 05 00 00'                      // IFLA_MTU 1500
+      + '0a 00 01 00 8e 21 3a 7c 4d 02 00 00'          // IFLA_ADDRESS
+      + '10 00 12 80' + '0a 00 01 00 64 75 6d 6d 79 00 00 00');  // IFLA_LINKINFO: kind "dummy\0"
+    expect(decodeLink(dummy)).toEqual({ index: 6, name: 'd0', kind: 'dummy', mtu: 1500, mac: '8e:21:3a:7c:4d:02', up: true });
+  });
+
   test('IFLA_GSO_MAX_SIZE: read when present (a u32), left out when absent; a 2-byte one is a DecodeError', () => {
     const link = (gso: string) => hex('00 00 01 00 05 00 00 00 00 00 00 00 00 00 00 00' + '06 00 03 00 74 00 00 00' + gso);
     expect(decodeLink(link('08 00 29 00 f5 ff 00 00')).gsoMaxSize).toBe(65525);
@@ -145,7 +154,7 @@ describe('decodeRoute', () => {
       + '08 00 0f 00 fe 00 00 00' + '08 00 01 00 0a 01 00 00' + '08 00 05 00 0a 00 00 09'
       + '08 00 04 00 04 00 00 00' + '08 00 06 00 64 00 00 00');
     expect(decodeRoute(buf)).toEqual({
-      dst: '10.1.0.0/16', gateway: '10.0.0.9', ifindex: 4, table: 254, type: 1, protocol: 3, scope: 0,
+      dst: '10.1.0.0/16', gateway: '10.0.0.9', ifindex: 4, table: 254, type: 1, protocol: 3, scope: 0, priority: 100,
     });
   });
 
@@ -158,6 +167,17 @@ describe('decodeRoute', () => {
   test('round trip of the request encoder', () => {
     expect(decodeRoute(encodeRoute('add', { dst: '10.9.0.0/16', gateway: '10.0.0.1', oif: 3 })))
       .toEqual({ dst: '10.9.0.0/16', gateway: '10.0.0.1', ifindex: 3, table: 254, type: 1, protocol: 3, scope: 0 });
+  });
+
+  test('an unreachable route as the kernel lists it: rtm_type 7, the protocol it was given, no gateway or device', () => {
+    const buf = hex('02 10 00 00 fe 57 00 07 00 00 00 00' + '08 00 0f 00 fe 00 00 00' + '08 00 01 00 0a 58 00 00');
+    expect(decodeRoute(buf)).toEqual({ dst: '10.88.0.0/16', table: 254, type: 7, protocol: 87, scope: 0 });
+    expect(decodeRoute(encodeRoute('add', { dst: '10.88.0.0/16', type: 'unreachable', protocol: 87 }))).toEqual(decodeRoute(buf));
+  });
+
+  test('routeType: unicast and unreachable by name, every other rtm_type is other', () => {
+    expect([1, 7].map(routeType)).toEqual(['unicast', 'unreachable']);
+    for (const t of [0, 2, 3, 6, 8, 9, 255]) expect(routeType(t)).toBe('other'); // unspec, local, broadcast, blackhole, prohibit, throw
   });
 
   test('truncated rtmsg or a 3-byte gateway is a DecodeError', () => {

@@ -7,8 +7,8 @@ const link = (index: number, name: string, mtu: number, extra: Partial<LinkInfo>
 
 test('the default route names the underlay', () => {
   const links = [link(1, 'lo', 65536), link(2, 'eth0', 1500), link(3, 'eth1', 9000)];
-  expect(underlayLink(links, [{ dst: '0.0.0.0/0', ifindex: 3, table: 254 }])?.name).toBe('eth1');
-  expect(deriveMtu(links, [{ dst: '0.0.0.0/0', ifindex: 3, table: 254 }])).toBe(8950);
+  expect(underlayLink(links, [{ dst: '0.0.0.0/0', ifindex: 3, table: 254, protocol: 3, type: 'unicast' as const }])?.name).toBe('eth1');
+  expect(deriveMtu(links, [{ dst: '0.0.0.0/0', ifindex: 3, table: 254, protocol: 3, type: 'unicast' as const }])).toBe(8950);
 });
 
 test('without a default route: the first plain up link', () => {
