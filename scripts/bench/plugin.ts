@@ -60,6 +60,7 @@ import { systemScheduler } from '../../src/util/scheduler';
 import { filesystemOf, fsyncMs, isRoot, type Spent, timed } from './lib/env';
 import { type BenchContext, type BenchModule, type BenchResult, formatNumber, median, msSince, p99, round, target } from './lib/result';
 import { UnixHttpClient } from './lib/unixHttp';
+import { procSysctl } from '../../src/util/sysctl';
 
 const GROUP = 'plugin';
 const CHILD = '--bench-plugin-child';
@@ -241,7 +242,7 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
 
   const firewall = iptables ? new IptablesFirewall(log.child({ c: 'firewall' })) : new FakeFirewall();
   const networks: Networks = new Networks({
-    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, onEndpointsChanged: () => publisher.schedule(),
+    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, routedMtu: mtu, sysctl: procSysctl, onEndpointsChanged: () => publisher.schedule(),
     spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
   });
   const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));

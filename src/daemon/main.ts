@@ -38,7 +38,8 @@ import type { NetworkCollections } from '../network/model';
 import { Networks } from '../network/networks';
 import { SPARE_PAIRS, SparePairs } from '../network/sparePairs';
 import { Reconciler } from '../network/reconciler';
-import { deriveMtu, meshSegment, underlayAddress } from '../network/underlay';
+import { deriveMtu, meshSegment, underlayAddress, underlayMtu } from '../network/underlay';
+import { procSysctl } from '../util/sysctl';
 import { IpamDriver } from '../plugin/ipamDriver';
 import { NetworkDriver } from '../plugin/networkDriver';
 import { routes } from '../plugin/routes';
@@ -74,6 +75,8 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const bridgeNs = await openBridgeNamespace(netlink, config.bridgesNetns, log.child({ c: 'netns' }), { former: DEFAULTS.bridgesNetns });
   const { ns } = bridgeNs;
   const mtu = config.mtu ?? deriveMtu(links, routesNow);
+  // routed networks carry no encapsulation
+  const routedMtu = config.mtu ?? underlayMtu(links, routesNow);
 
   // the mesh: who we are, where peers reach us, the password
   let self = store.get('meta', 'peerId');
@@ -147,7 +150,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
   const networks: Networks = new Networks({
     ports: dataPlane,
-    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu,
+    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, routedMtu, sysctl: procSysctl,
     spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
     onNetworksChanged: () => networkSync.kick(),
     onEndpointsChanged: () => {

@@ -4,6 +4,8 @@
  * endpoint table and the path to each peer. Paths are re-checked every tick:
  * fast-path probes out, the topology (whom we hear directly) gossiped, and a
  * change of either, or of the endpoint table, re-plans every network at once.
+ * A routed network has no ports: its plan is a route per container on a peer
+ * (./routedPlane.ts).
  */
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../addr/cidr';
@@ -18,7 +20,7 @@ import type { Transport } from '../mesh/transport/types';
 import { ensureAddress, ensureVxlan, removeLink } from '../netlink/ensure';
 import type { LinkChange } from '../netlink/types';
 import type { ClusterEndpoint } from '../network/endpointTable';
-import type { NetworkRecord } from '../network/model';
+import { isRouted, type NetworkRecord } from '../network/model';
 import { type Namespaces, separate } from '../network/namespaces';
 import { PROBE_DEVICE, tapName, vxlanName } from '../network/names';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
@@ -28,8 +30,9 @@ import { vniForSubnet } from './frames/vni';
 import { PROBE_DEVICE_MAC_TEXT, PROBE_LOCAL_CIDR_TEXT, PROBE_VNI } from './frames/vxlanProbe';
 import { applyPlan } from './kernelPlane';
 import { computePaths, nextHop, samePaths } from './paths';
-import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork } from './plan';
+import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork, planRoutes } from './plan';
 import { FastdpProber } from './prober';
+import { applyRoutes } from './routedPlane';
 import { type PeerTraffic, Sleeve } from './sleeve';
 import { TAP_GSO_MAX_SIZE, type TapDevice } from './tap/tap';
 
@@ -92,6 +95,8 @@ export const RESYNC_MS = 30_000;
 
 export class DataPlane {
   private readonly nets = new Map<string, OverlayNetwork>();
+  /** routed networks: id → subnet and gateway */
+  private readonly routed = new Map<string, { subnet: string; gateway?: string }>();
   private paths = new Map<PeerId, Path>();
   private readonly sleeve: Sleeve;
   private readonly prober: FastdpProber;
@@ -161,6 +166,7 @@ export class DataPlane {
     this.soon?.cancel();
     await this.running;
     this.nets.clear();
+    this.routed.clear();
     this.sleeve.close();
     await this.probeSocket?.close();
     if (this.d.fastdp && !keep) await removeLink(this.d.ns.host.nl, PROBE_DEVICE).catch(() => false);
@@ -168,11 +174,17 @@ export class DataPlane {
 
   /** the devices a network's data plane owns on this host (the reconciler keeps them) */
   deviceNames(net: NetworkRecord): string[] {
+    if (isRouted(net)) return [];
     return this.d.fastdp ? [vxlanName(net.id), tapName(net.id)] : [tapName(net.id)];
   }
 
   /** gives a network its VXLAN and TAP ports; idempotent */
   async attach(net: NetworkRecord): Promise<void> {
+    if (isRouted(net)) {
+      this.routed.set(net.id, { subnet: net.subnet, ...(net.gateway ? { gateway: net.gateway } : {}) });
+      this.schedule();
+      return;
+    }
     const vni = vniForSubnet(parseCidr(net.subnet));
     const clash = [...this.nets.values()].find((n) => n.vni === vni && n.id !== net.id);
     if (clash) throw new Error(`network ${net.subnet} would share VXLAN id ${vni} with ${clash.subnet} on this host; use another subnet`);
@@ -205,6 +217,11 @@ export class DataPlane {
   }
 
   async detach(net: NetworkRecord): Promise<void> {
+    if (this.routed.delete(net.id)) {
+      await this.running; // a pass under way would put back what goes now
+      await applyRoutes(this.d.ns.host.nl, net.subnet, new Map(), this.d.log);
+      return;
+    }
     const vni = this.tapOf.get(net.id)?.vni;
     this.nets.delete(net.id);
     this.told.delete(net.id);
@@ -309,6 +326,16 @@ export class DataPlane {
 
   private async applyOnce(): Promise<void> {
     const endpoints = this.d.endpoints();
+    for (const [id, net] of [...this.routed]) {
+      if (this.routed.get(id) !== net) continue;
+      const want = planRoutes({
+        self: this.d.self, subnet: net.subnet, ...(net.gateway ? { gateway: net.gateway } : {}), endpoints,
+        path: (p) => this.paths.get(p) ?? { mode: 'unreachable' },
+        underlayIp: (p) => this.underlayIp(p),
+      });
+      await applyRoutes(this.d.ns.host.nl, net.subnet, want, this.d.log)
+        .catch((e: unknown) => this.d.log.error({ err: e, network: id.slice(0, 12) }, 'could not program the routes of a network'));
+    }
     for (const net of [...this.nets.values()]) {
       if (this.nets.get(net.id) !== net) continue; // detached (or re-attached) meanwhile
       const plan = planNetwork({

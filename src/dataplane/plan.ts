@@ -124,3 +124,30 @@ export function planNetwork(i: PlanInput): NetworkPlan {
   plan.flood = [...flood].sort();
   return plan;
 }
+
+export interface RoutePlanInput {
+  self: PeerId;
+  /** the routed network's subnet, "10.44.0.0/16" */
+  subnet: string;
+  gateway?: string;
+  endpoints: readonly ClusterEndpoint[];
+  path(peer: PeerId): Path;
+  underlayIp(peer: PeerId): string | undefined;
+}
+
+/**
+ * A routed network's routes to other hosts' containers: address → the underlay address of the host that
+ * has it. Only peers heard directly: the underlay must carry the subnet's packets to them as they are
+ * (a relay would have no route onward); the others' containers stay behind the subnet's unreachable route.
+ */
+export function planRoutes(i: RoutePlanInput): Map<string, string> {
+  const out = new Map<string, string>();
+  const { byIp } = resolve(i.self, i.endpoints.filter((e) => e.subnet === i.subnet));
+  for (const e of byIp.values()) {
+    if (e.host === i.self || e.ip === i.gateway) continue;
+    const mode = i.path(e.host).mode;
+    const via = i.underlayIp(e.host);
+    if ((mode === 'fastdp' || mode === 'sleeve') && via !== undefined) out.set(e.ip, via);
+  }
+  return out;
+}

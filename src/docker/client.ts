@@ -6,6 +6,8 @@ import * as http from 'node:http';
 
 /** the driver option a network's MTU travels in: `docker network create -o com.docker.network.driver.mtu=…` */
 export const MTU_OPTION = 'com.docker.network.driver.mtu';
+/** the driver option that makes a routed network (model.ts NetworkMode): `-o weft.mode=routed` */
+export const MODE_OPTION = 'weft.mode';
 
 export interface DockerNetwork {
   Id: string;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { SegmentChannel } from '../mesh/gossip/segments';
 import { clusterView, type HostNetworks, keyOf, type LocalNetwork, localSegment, plan, removedKeys } from '../network/clusterNetworks';
 import type { Scheduler, TimerHandle } from '../util/scheduler';
-import { type DockerClient, type DockerNetwork, MTU_OPTION } from './client';
+import { type DockerClient, type DockerNetwork, MODE_OPTION, MTU_OPTION } from './client';
 
 
 export class NetworkSync {
@@ -72,7 +72,7 @@ export class NetworkSync {
           IPAM: { Driver: def.ipamDriver, Config: [{ Subnet: def.subnet, ...(def.ipRange ? { IPRange: def.ipRange } : {}), ...(def.gateway ? { Gateway: def.gateway } : {}) }] },
           CheckDuplicate: true,
           ...(def.internal ? { Internal: true } : {}),
-          ...(def.mtu ? { Options: { [MTU_OPTION]: def.mtu } } : {}),
+          ...(def.mtu || def.mode ? { Options: { ...(def.mtu ? { [MTU_OPTION]: def.mtu } : {}), ...(def.mode ? { [MODE_OPTION]: def.mode } : {}) } } : {}),
         }).catch((e: unknown) => this.log.warn({ err: e, network: def.name }, 'could not create network from the cluster'));
       }
       for (const name of todo.remove) {
@@ -97,6 +97,7 @@ export class NetworkSync {
       const cfg = (full.IPAM.Config ?? [])[0];
       if (!cfg?.Subnet) continue;
       const mtu = full.Options?.[MTU_OPTION];
+      const mode = full.Options?.[MODE_OPTION];
       for (const c of Object.values(full.Containers ?? {})) this.containerNames.set(c.EndpointID, c.Name);
       const copiedAt = this.copied.get(keyOf({ name: full.Name, subnet: cfg.Subnet }));
       out.push({
@@ -111,6 +112,7 @@ export class NetworkSync {
           ipamDriver: full.IPAM.Driver,
           internal: full.Internal === true,
           ...(mtu ? { mtu } : {}),
+          ...(mode ? { mode } : {}),
         },
       });
     }

@@ -1,4 +1,4 @@
-/** The in-memory Firewall for unit tests: the bridges allowed, with their subnets. */
+/** The in-memory Firewall for unit tests: the bridges allowed, with their subnets, and the routed subnets. */
 import type { BridgeRules, Firewall } from './types';
 
 export class FakeFirewall implements Firewall {
@@ -11,5 +11,16 @@ export class FakeFirewall implements Firewall {
 
   async revokeBridge(bridge: string): Promise<void> {
     this.allowed.delete(bridge);
+  }
+
+  /** routed networks' subnets let through */
+  readonly subnets = new Set<string>();
+
+  async allowSubnet(subnet: string): Promise<void> {
+    this.subnets.add(subnet);
+  }
+
+  async revokeSubnet(subnet: string): Promise<void> {
+    this.subnets.delete(subnet);
   }
 }

@@ -10,6 +10,8 @@ import type { BridgeRules, Firewall } from './types';
 
 type Rule = { table: 'filter' | 'raw'; spec: string[] };
 
+const forwardSubnet = (subnet: string): Rule => ({ table: 'filter', spec: ['FORWARD', '-s', subnet, '-d', subnet, '-j', 'ACCEPT'] });
+
 const forward = (bridge: string): Rule => ({ table: 'filter', spec: ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'] });
 
 /** in the raw table, before conntrack: arriving on the bridge for the subnet, and not for this host */
@@ -48,11 +50,21 @@ export class IptablesFirewall implements Firewall {
 
   async revokeBridge(bridge: string): Promise<void> {
     const rule = forward(bridge);
-    while (await this.has(rule)) await this.run('filter', ['-D', ...rule.spec]);
+    while (!this.missing && (await this.has(rule))) await this.run('filter', ['-D', ...rule.spec]);
     if (this.missing) return;
     const listing = await this.exec(['-t', 'raw', '-S', 'PREROUTING']);
     if (listing.code !== 0) throw new Error(`iptables -t raw -S PREROUTING: ${listing.stderr.trim() || `exit ${listing.code}`}`);
     for (const spec of untrackedRulesOn(listing.stdout, bridge)) await this.run('raw', ['-D', ...spec]);
+  }
+
+  async allowSubnet(subnet: string): Promise<void> {
+    const rule = forwardSubnet(subnet);
+    if (!(await this.has(rule))) await this.run(rule.table, ['-I', ...rule.spec]);
+  }
+
+  async revokeSubnet(subnet: string): Promise<void> {
+    const rule = forwardSubnet(subnet);
+    while (!this.missing && (await this.has(rule))) await this.run(rule.table, ['-D', ...rule.spec]);
   }
 
   private async has(rule: Rule): Promise<boolean> {

@@ -21,4 +21,11 @@ export interface Firewall {
   allowBridge(net: BridgeRules): Promise<void>;
   /** removes every rule weft made for this bridge (idempotent; needs no subnet: an orphaned bridge has no record) */
   revokeBridge(bridge: string): Promise<void>;
+  /**
+   * A routed network's traffic is forwarded by the host, container to container, here or from a peer:
+   * lets it through FORWARD from the subnet to the subnet (idempotent). Tracked: a routed packet takes
+   * the host's routing path, as any other.
+   */
+  allowSubnet(subnet: string): Promise<void>;
+  revokeSubnet(subnet: string): Promise<void>;
 }

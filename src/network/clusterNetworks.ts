@@ -5,6 +5,8 @@
  * creates what the view has and it lacks, and removes what the view removed once
  * no container of its own is on it. Pure.
  */
+import { parseMode } from './model';
+
 export interface NetworkDef {
   name: string;
   subnet: string;
@@ -13,6 +15,8 @@ export interface NetworkDef {
   ipamDriver: string;
   internal: boolean;
   mtu?: string;
+  /** `-o weft.mode=…` as given (model.ts NetworkMode); copies are made with the same */
+  mode?: string;
   /** when it was first created anywhere (ms); copies keep the original's time */
   at: number;
 }
@@ -109,11 +113,13 @@ export function validateHostNetworks(d: unknown): HostNetworks {
     const n = x as Record<string, unknown>;
     if (!str(n.name) || !str(n.subnet) || !CIDR_RE.test(n.subnet) || !str(n.ipamDriver) || typeof n.internal !== 'boolean' || !Number.isFinite(n.at)) throw new Error('bad network');
     if ((n.ipRange !== undefined && !(str(n.ipRange) && CIDR_RE.test(n.ipRange))) || (n.gateway !== undefined && !str(n.gateway)) || (n.mtu !== undefined && !str(n.mtu))) throw new Error('bad network');
+    if (n.mode !== undefined && parseMode(n.mode) === undefined) throw new Error('bad network');
     return {
       name: n.name, subnet: n.subnet, ipamDriver: n.ipamDriver, internal: n.internal, at: n.at as number,
       ...(n.ipRange !== undefined ? { ipRange: n.ipRange as string } : {}),
       ...(n.gateway !== undefined ? { gateway: n.gateway as string } : {}),
       ...(n.mtu !== undefined ? { mtu: n.mtu as string } : {}),
+      ...(n.mode !== undefined ? { mode: n.mode as string } : {}),
     };
   });
   const removed = o.removed.map((x: unknown): Removal => {

@@ -1,5 +1,13 @@
 /** What weft keeps about the networks and endpoints it serves on this host. */
 
+/**
+ * How a network's containers reach each other across hosts: `overlay` (the default) is one Ethernet segment
+ * (a bridge per host, VXLAN or the sleeve between them); `routed` has no bridge and no encapsulation: each
+ * host routes its containers' /32s and sends the rest to the peer that has them, over an underlay that
+ * forwards the subnet's addresses as they are (one shared link, as in the lab; Calico's model).
+ */
+export type NetworkMode = 'overlay' | 'routed';
+
 export interface NetworkRecord {
   id: string;
   bridge: string;
@@ -11,8 +19,17 @@ export interface NetworkRecord {
   /** the gateway's MAC, the same on every host (names.ts gatewayMac); the bridge has one of its own (bridgeMac) */
   mac: string;
   internal: boolean;
+  /** absent in records made before routed networks existed: overlay */
+  mode?: NetworkMode;
   createdAt: number;
 }
+
+/** a mode from `-o weft.mode=…` (or a copy's definition); undefined when it is none */
+export function parseMode(v: unknown): NetworkMode | undefined {
+  return v === 'overlay' || v === 'routed' ? v : undefined;
+}
+
+export const isRouted = (n: Pick<NetworkRecord, 'mode'>): boolean => n.mode === 'routed';
 
 export interface EndpointRecord {
   id: string;

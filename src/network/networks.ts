@@ -3,7 +3,8 @@
  * a veth pair whose host end holds the gateway address) and endpoints (one veth
  * pair each: the host end on the bridge, the other end handed to Docker for the
  * container). Bridges and their ports live in Namespaces.bridges, what Docker
- * and the host use in Namespaces.host (./namespaces.ts).
+ * and the host use in Namespaces.host (./namespaces.ts). A routed network has
+ * no bridge: its devices and routes are all in the host's namespace (./routed.ts).
  * Kernel first, then the record: a crash in between leaves a device without a
  * record, which the reconciler removes at the next start.
  */
@@ -16,9 +17,11 @@ import type { Store } from '../store/types';
 import type { Clock } from '../util/clock';
 import { KeyedMutex } from '../util/keyedMutex';
 import { NetworkError } from './errors';
-import type { EndpointRecord, NetworkCollections, NetworkRecord } from './model';
+import type { Sysctl } from '../util/sysctl';
+import { type EndpointRecord, isRouted, type NetworkCollections, type NetworkMode, type NetworkRecord } from './model';
 import { type Namespaces, separate } from './namespaces';
 import { bridgeMac, bridgeName, containerVethName, gatewayMac, gatewayName, gatewayPortName, hostVethName, macForIp } from './names';
+import { applyRoutedEndpoint, applyRoutedNetwork, unapplyRoutedNetwork } from './routed';
 import type { SparePairs } from './sparePairs';
 
 export interface CreateNetworkInput {
@@ -27,6 +30,8 @@ export interface CreateNetworkInput {
   gateway?: { ip: number; prefix: number };
   mtu?: number;
   internal: boolean;
+  /** overlay when unset */
+  mode?: NetworkMode;
 }
 
 export interface CreateEndpointInput {
@@ -56,8 +61,12 @@ export interface NetworkDeps {
   firewall: Firewall;
   clock: Clock;
   log: Logger;
-  /** MTU for networks that set none */
+  /** MTU for overlay networks that set none (the underlay's less VXLAN's overhead) */
   mtu: number;
+  /** MTU for routed networks that set none (the underlay's) */
+  routedMtu: number;
+  /** the host namespace's settings: proxy ARP on routed endpoints */
+  sysctl: Sysctl;
   /** told after a network was created or deleted (the cluster sync reacts) */
   onNetworksChanged?: () => void;
   /** told after an endpoint was created or deleted (the endpoint table reacts) */
@@ -101,8 +110,8 @@ export class Networks {
     return this.lock.run(`net:${input.id}`, async () => {
       const existing = this.network(input.id);
       if (existing) {
-        if (existing.subnet === formatCidr(input.subnet)) return; // a retry
-        throw new NetworkError('Conflict', `weft: network ${input.id.slice(0, 12)} already exists with subnet ${existing.subnet}`);
+        if (existing.subnet === formatCidr(input.subnet) && (existing.mode ?? 'overlay') === (input.mode ?? 'overlay')) return; // a retry
+        throw new NetworkError('Conflict', `weft: network ${input.id.slice(0, 12)} already exists with subnet ${existing.subnet} (${existing.mode ?? 'overlay'})`);
       }
       const clash = this.networks().find((n) => n.subnet === formatCidr(input.subnet));
       if (clash) {
@@ -113,9 +122,10 @@ export class Networks {
         bridge: bridgeName(input.id),
         subnet: formatCidr(input.subnet),
         ...(input.gateway ? { gateway: formatIp(input.gateway.ip) } : {}),
-        mtu: input.mtu ?? this.d.mtu,
+        mtu: input.mtu ?? (input.mode === 'routed' ? this.d.routedMtu : this.d.mtu),
         mac: gatewayMac(input.subnet),
         internal: input.internal,
+        ...(input.mode === 'routed' ? { mode: 'routed' as const } : {}),
         createdAt: this.d.clock.now(),
       };
       try {
@@ -132,6 +142,13 @@ export class Networks {
   /** makes the kernel match a network record (idempotent; the reconciler uses it too) */
   async applyNetwork(rec: NetworkRecord): Promise<void> {
     const { host, bridges } = this.d.ns;
+    if (isRouted(rec)) {
+      await applyRoutedNetwork(host.nl, rec);
+      // routed traffic crosses the host's FORWARD chain in every layout
+      await this.d.firewall.allowSubnet(rec.subnet);
+      await this.d.ports?.attach(rec);
+      return;
+    }
     const subnet = parseCidr(rec.subnet);
     await ensureBridge(bridges.nl, { name: rec.bridge, mtu: rec.mtu, mac: bridgeMac(subnet), up: true });
     if (rec.gateway) {
@@ -162,6 +179,12 @@ export class Networks {
    */
   async unapplyNetwork(rec: NetworkRecord, bestEffort = false): Promise<void> {
     const step = (p: Promise<unknown>) => (bestEffort ? p.catch(() => undefined) : p);
+    if (isRouted(rec)) {
+      await step(this.d.ports?.detach(rec) ?? Promise.resolve());
+      await step(unapplyRoutedNetwork(this.d.ns.host.nl, rec));
+      await step(this.d.firewall.revokeSubnet(rec.subnet));
+      return;
+    }
     await step(this.d.spares?.drain(rec.id) ?? Promise.resolve());
     await step(this.d.ports?.detach(rec) ?? Promise.resolve());
     // deleting one end of a veth deletes both
@@ -172,6 +195,7 @@ export class Networks {
 
   /** every device a network owns on this host besides its endpoints', by the namespace it lives in */
   deviceNames(rec: NetworkRecord): { host: string[]; bridges: string[] } {
+    if (isRouted(rec)) return { host: rec.gateway ? [gatewayName(rec.id)] : [], bridges: [] };
     const spares = this.d.spares?.pairs(rec.id) ?? [];
     return {
       host: [...(rec.gateway ? [gatewayName(rec.id)] : []), ...spares.map((s) => s.containerVeth)],
@@ -222,7 +246,7 @@ export class Networks {
         try {
           await this.applyEndpoint(net, rec);
         } catch (e) {
-          await removeLink(this.d.ns.bridges.nl, rec.hostVeth).catch(() => undefined);
+          await removeLink(this.endSide(net).nl, rec.hostVeth).catch(() => undefined);
           throw kernelError(`create veth ${rec.hostVeth}`, e);
         }
       }
@@ -236,6 +260,7 @@ export class Networks {
   /** makes the kernel match an endpoint record: the pair exists, host end on the bridge and up */
   async applyEndpoint(net: NetworkRecord, rec: EndpointRecord): Promise<void> {
     const { host, bridges } = this.d.ns;
+    if (isRouted(net)) return applyRoutedEndpoint(host.nl, this.d.sysctl, net, rec);
     const create = () => bridges.nl.createVeth({
       name: rec.hostVeth, peerName: rec.containerVeth, peerNetns: host.ref, mtu: net.mtu, peerMac: rec.mac, master: net.bridge, up: true,
     });
@@ -258,6 +283,8 @@ export class Networks {
    */
   async adoptHostEnd(rec: EndpointRecord): Promise<boolean> {
     const { host, bridges, previous } = this.d.ns;
+    const net = this.network(rec.networkId);
+    if (!net || isRouted(net)) return false;
     const from = separate(this.d.ns) ? host : previous;
     if (!from) return false;
     if ((await from.nl.getLink(rec.hostVeth))?.kind !== 'veth' || (await bridges.nl.getLink(rec.hostVeth))) return false;
@@ -272,6 +299,7 @@ export class Networks {
    * MAC a fresh pair was made with), and the pool makes the next spare meanwhile.
    */
   private async useSpare(net: NetworkRecord, base: Omit<EndpointRecord, 'hostVeth' | 'containerVeth'>): Promise<EndpointRecord | undefined> {
+    if (isRouted(net)) return undefined; // spares are made on a bridge
     const spare = await this.d.spares?.take(net.id);
     return spare && { ...base, ...spare };
   }
@@ -303,7 +331,7 @@ export class Networks {
       // Docker needs SrcName in the host namespace now; a leftover from a failed start may have lost it
       const fresh = this.unjoined.delete(rec.id);
       if (!fresh && !(await this.d.ns.host.nl.getLink(rec.containerVeth))) {
-        await removeLink(this.d.ns.bridges.nl, rec.hostVeth);
+        await removeLink(this.endSide(net).nl, rec.hostVeth);
         await this.applyEndpoint(net, rec).catch((e: unknown) => {
           throw kernelError(`re-create veth ${rec.hostVeth}`, e);
         });
@@ -330,7 +358,7 @@ export class Networks {
     // by DeleteEndpoint Docker has moved the container end back out, down, under its first name:
     // the pair can serve the next container of the network
     const net = this.network(rec.networkId);
-    const kept = net && this.d.spares ? await this.d.spares.giveBack(net, { hostVeth: rec.hostVeth, containerVeth: rec.containerVeth }) : false;
+    const kept = net && !isRouted(net) && this.d.spares ? await this.d.spares.giveBack(net, { hostVeth: rec.hostVeth, containerVeth: rec.containerVeth }) : false;
     if (!kept) {
       await this.deletePair(rec).catch((e: unknown) => {
         throw kernelError(`delete veth ${rec.hostVeth}`, e);
@@ -341,7 +369,8 @@ export class Networks {
 
   private async deletePair(rec: EndpointRecord): Promise<void> {
     // deleting one end of a veth deletes both; the container end alone may be left after a crash
-    const deleted = await removeLink(this.d.ns.bridges.nl, rec.hostVeth);
+    const net = this.network(rec.networkId);
+    const deleted = await removeLink((net ? this.endSide(net) : this.d.ns.bridges).nl, rec.hostVeth);
     if (!deleted) await removeLink(this.d.ns.host.nl, rec.containerVeth).catch(() => undefined);
   }
 
@@ -349,6 +378,11 @@ export class Networks {
     this.unjoined.delete(rec.id);
     this.d.store.delete('endpoints', rec.id);
     this.d.onEndpointsChanged?.();
+  }
+
+  /** where an endpoint's host end lives: on the bridge, or in the host's namespace for a routed network */
+  private endSide(net: NetworkRecord): Namespaces['host'] {
+    return isRouted(net) ? this.d.ns.host : this.d.ns.bridges;
   }
 
   private requireNetwork(id: string): NetworkRecord {

@@ -8,17 +8,19 @@
  * of (its state was reset or lost) are adopted, so `--net` works on them again.
  */
 import type { Logger } from 'pino';
-import { type DockerNetwork, MTU_OPTION } from '../docker/client';
+import { type DockerNetwork, MODE_OPTION, MTU_OPTION } from '../docker/client';
 import type { Ipam } from '../ipam/ipam';
-import { formatCidr, formatIp, parseCidr, parseIp } from '../addr/cidr';
-import { removeLink } from '../netlink/ensure';
+import { containsCidr, formatCidr, formatIp, parseCidr, parseIp } from '../addr/cidr';
+import { removeLink, removeRoute } from '../netlink/ensure';
+import type { RouteInfo } from '../netlink/types';
 import type { Firewall } from '../firewall/types';
 import type { Clock } from '../util/clock';
-import type { EndpointRecord, NetworkRecord } from './model';
+import { type EndpointRecord, isRouted, type NetworkRecord, parseMode } from './model';
 import { parseMtu } from './mtu';
 import { type Namespaces, separate, type Side } from './namespaces';
 import { BRIDGE_PREFIX, isWeftDevice, PROBE_DEVICE } from './names';
 import type { Networks } from './networks';
+import { ROUTE_PROTOCOL } from './routed';
 
 export const GRACE_MS = 60_000;
 
@@ -31,11 +33,20 @@ export function wantedDevices(
   networkDevices: (n: NetworkRecord) => { host: string[]; bridges: string[] },
 ): WantedDevices {
   const per = networks.map(networkDevices);
+  // a routed network's host ends are in the host's namespace (./routed.ts)
+  const routed = new Set(networks.filter(isRouted).map((n) => n.id));
+  const hostEnds = (inHost: boolean) => endpoints.filter((e) => routed.has(e.networkId) === inHost).map((e) => e.hostVeth);
   return {
     // the probe device is the data plane's own, made at start when the fast path is on
-    host: new Set([...per.flatMap((d) => d.host), ...endpoints.map((e) => e.containerVeth), PROBE_DEVICE]),
-    bridges: new Set([...per.flatMap((d) => d.bridges), ...endpoints.map((e) => e.hostVeth)]),
+    host: new Set([...per.flatMap((d) => d.host), ...endpoints.map((e) => e.containerVeth), ...hostEnds(true), PROBE_DEVICE]),
+    bridges: new Set([...per.flatMap((d) => d.bridges), ...hostEnds(false)]),
   };
+}
+
+/** weft's routes (by protocol) outside every routed network's subnet: left by a network deleted in a crash. Pure. */
+export function orphanRoutes(routes: readonly RouteInfo[], networks: readonly NetworkRecord[]): RouteInfo[] {
+  const subnets = networks.filter(isRouted).map((n) => parseCidr(n.subnet));
+  return routes.filter((r) => r.protocol === ROUTE_PROTOCOL && !subnets.some((s) => containsCidr(s, parseCidr(r.dst))));
 }
 
 /** names of weft-made devices in a namespace that no record accounts for there. Pure. */
@@ -102,12 +113,14 @@ export class Reconciler {
         }
         // as the plugin took it when the network was made; a value Docker holds that weft would refuse gets weft's default
         const mtu = parseMtu(full.Options?.[MTU_OPTION]);
+        const mode = parseMode(full.Options?.[MODE_OPTION]);
         await networks.createNetwork({
           id: full.Id,
           subnet,
           ...(gateway ? { gateway: { ip: parseIp(gateway), prefix: subnet.prefix } } : {}),
           ...(mtu !== undefined ? { mtu } : {}),
           internal: full.Internal === true,
+          ...(mode ? { mode } : {}),
         });
         log.info({ network: full.Name, subnet: cfg.Subnet }, 'adopted a Docker network weft had no record of');
         adopted.push(full.Name);
@@ -143,6 +156,11 @@ export class Reconciler {
         if (name.startsWith(BRIDGE_PREFIX)) await this.d.firewall.revokeBridge(name).catch(() => undefined);
       }
     }
+    for (const r of orphanRoutes(await ns.host.nl.listRoutes(), networks.networks())) {
+      log.info({ route: r.dst, via: r.gateway }, 'removing route left from an earlier run');
+      await removeRoute(ns.host.nl, { dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.type === 'unreachable' ? { type: 'unreachable' as const } : {}) })
+        .catch((e: unknown) => log.warn({ err: e, route: r.dst }, 'could not remove route'));
+    }
     for (const net of networks.networks()) {
       await networks.applyNetwork(net).catch((e: unknown) => log.error({ err: e, bridge: net.bridge }, 'could not restore bridge'));
     }
@@ -154,10 +172,17 @@ export class Reconciler {
     }
   }
 
-  /** the rules Docker may have dropped (a dockerd restart re-creates its chains); none when the bridges have a namespace of their own */
+  /**
+   * the rules Docker may have dropped (a dockerd restart re-creates its chains): routed networks' always,
+   * bridges' only when the bridges are in the host's namespace
+   */
   async firewall(): Promise<void> {
-    if (separate(this.d.ns)) return;
     for (const net of this.d.networks.networks()) {
+      if (isRouted(net)) {
+        await this.d.firewall.allowSubnet(net.subnet).catch((e: unknown) => this.d.log.warn({ err: e, subnet: net.subnet }, 'could not ensure firewall rule'));
+        continue;
+      }
+      if (separate(this.d.ns)) continue;
       await this.d.firewall.allowBridge(net).catch((e: unknown) => this.d.log.warn({ err: e, bridge: net.bridge }, 'could not ensure firewall rule'));
     }
   }

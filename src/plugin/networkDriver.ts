@@ -5,14 +5,15 @@
  */
 import type { z } from 'zod';
 import { parseAddressWithPrefix, parseCidr, parseOr } from '../addr/cidr';
-import { MTU_OPTION } from '../docker/client';
+import { MODE_OPTION, MTU_OPTION } from '../docker/client';
+import { type NetworkMode, parseMode } from '../network/model';
 import type { Networks } from '../network/networks';
 import { MTU_MAX, MTU_MIN, parseMtu } from '../network/mtu';
 import { normalizeMac } from '../network/names';
 import { BadRequest } from './errors';
 import type * as S from './schemas';
 
-const KNOWN_GENERIC = new Set([MTU_OPTION]);
+const KNOWN_GENERIC = new Set([MTU_OPTION, MODE_OPTION]);
 
 export class NetworkDriver {
   constructor(private readonly networks: Networks) {}
@@ -36,8 +37,9 @@ export class NetworkDriver {
     const unknown = Object.keys(generic).filter((k) => !KNOWN_GENERIC.has(k));
     if (unknown.length) throw new BadRequest(`weft: unknown network option ${unknown.join(', ')} (weft knows ${[...KNOWN_GENERIC].join(', ')})`);
     const mtu = generic[MTU_OPTION] === undefined ? undefined : mtuOption(generic[MTU_OPTION]);
+    const mode = generic[MODE_OPTION] === undefined ? undefined : modeOption(generic[MODE_OPTION]);
     const internal = options['com.docker.network.internal'] === true || options['com.docker.network.internal'] === 'true';
-    await this.networks.createNetwork({ id: req.NetworkID, subnet, ...(gateway ? { gateway } : {}), ...(mtu ? { mtu } : {}), internal });
+    await this.networks.createNetwork({ id: req.NetworkID, subnet, ...(gateway ? { gateway } : {}), ...(mtu ? { mtu } : {}), internal, ...(mode ? { mode } : {}) });
     return {};
   }
 
@@ -106,6 +108,12 @@ function objectOption(v: unknown): Record<string, unknown> {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new BadRequest('weft: com.docker.network.generic must be an object');
   return v as Record<string, unknown>;
+}
+
+function modeOption(v: unknown): NetworkMode {
+  const mode = parseMode(v);
+  if (mode === undefined) throw new BadRequest(`weft: bad ${MODE_OPTION} ${JSON.stringify(v)}: overlay (one Ethernet segment over VXLAN or the sleeve) or routed (no encapsulation; the hosts share one underlay link)`);
+  return mode;
 }
 
 function mtuOption(v: unknown): number {

@@ -152,6 +152,73 @@ describe('fast path', () => {
   }, 60_000);
 });
 
+describe('a routed network (-o weft.mode=routed)', () => {
+  const NET = 'routed';
+  beforeAll(async () => {
+    await docker('h1', ['network', 'create', '-d', 'weft', '--ipam-driver', 'weft', '-o', 'weft.mode=routed', '--subnet', '10.44.0.0/16', NET]);
+    // the network follows the cluster: h3 gets it without being asked
+    await waitFor('h3 has the routed network', 20_000, async () => (await docker('h3', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(NET));
+    await docker('h1', ['run', '-d', '--name', 'rleft', '--net', NET, 'lab/busybox', 'sleep', '3600']);
+    await docker('h3', ['run', '-d', '--name', 'rright', '--net', NET, 'lab/busybox', 'sleep', '3600']);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const [h, c] of [['h1', 'rleft'], ['h3', 'rright'], ['h2', 'rmover']]) await docker(h, ['rm', '-f', c]).catch(() => undefined);
+  });
+
+  test('h1 and h3 containers ping each other and move 20 MB intact: routed by the hosts, no bridge, no VXLAN', async () => {
+    const ipA = await ipOf('h1', 'rleft', NET);
+    const ipB = await ipOf('h3', 'rright', NET);
+    await docker('h1', ['exec', 'rleft', 'ping', '-c', '3', '-W', '2', ipB]);
+    await docker('h3', ['exec', 'rright', 'ping', '-c', '3', '-W', '2', ipA]);
+    const serverIp = ipB;
+    await docker('h3', ['exec', '-d', 'rright', 'sh', '-c', 'sleep 600 | nc -l -p 5001 > /tmp/in']);
+    await docker('h1', ['exec', 'rleft', 'dd', 'if=/dev/urandom', 'of=/tmp/out', 'bs=1M', 'count=20'], 60_000);
+    const sent = (await docker('h1', ['exec', 'rleft', 'md5sum', '/tmp/out'])).split(' ')[0];
+    await new Promise((r) => setTimeout(r, 300));
+    await docker('h1', ['exec', 'rleft', 'sh', '-c', `nc ${serverIp} 5001 < /tmp/out`], 120_000);
+    await waitFor('20 MB arrived', 20_000, async () => (await docker('h3', ['exec', 'rright', 'sh', '-c', 'wc -c < /tmp/in'])).trim() === String(20 * 1024 * 1024));
+    expect((await docker('h3', ['exec', 'rright', 'md5sum', '/tmp/in'])).split(' ')[0]).toBe(sent);
+    // h1 routes h3's container through h3's underlay address; its own through the host end
+    const routes = await shOk('h1', 'ip route show proto 87');
+    expect(routes).toMatch(new RegExp(`^${ipB.replace(/\./g, '\\.')} via 192\\.168\\.91\\.3 dev eth0 (proto \\S+ )?metric 20`, 'm'));
+    expect(routes).toMatch(new RegExp(`^${ipA.replace(/\./g, '\\.')} dev wfh\\S+ (proto \\S+ )?scope link metric 10`, 'm'));
+    expect(routes).toMatch(/^unreachable 10\.44\.0\.0\/16/m);
+    // the container's interface is the full underlay MTU: nothing is encapsulated
+    expect(await docker('h1', ['exec', 'rleft', 'cat', '/sys/class/net/eth0/mtu'])).toMatch(/^1500/);
+    const id = (await docker('h1', ['network', 'inspect', '-f', '{{.Id}}', NET])).trim();
+    const links = await shOk('h1', `ip -o link show; ${inBridges('ip -o link show')}`);
+    expect(links).not.toContain(`weft-${id.slice(0, 10)}`);
+    expect(links).not.toContain(`wfv${id.slice(0, 12)}`);
+    expect(await shOk('h1', 'bin/weft status')).toMatch(/10\.44\.0\.0\/16 +gateway 10\.44\.0\.1 +routed, no bridge/);
+  }, 180_000);
+
+  test('move: --ip X leaves h1 and starts on h2; h3 gets replies from X within 1 s of the start', async () => {
+    const X = '10.44.250.7';
+    const args = ['--name', 'rmover', '--net', NET, '--ip', X, 'lab/busybox', 'sleep', '3600'];
+    await docker('h1', ['run', '-d', ...args]);
+    const r = await timedMove('h1', 'h2', 'h3', X, args);
+    console.log(`routed: ${r.line}`);
+    expect(r.moveMs).toBeLessThan(1000);
+    // h1 now routes X to h2, and h3 does too
+    await waitFor('h1 and h3 route X to h2', 5000, async () => {
+      for (const h of ['h1', 'h3']) if (!(await shOk(h, 'ip route show proto 87')).includes(`${X} via 192.168.91.2 `)) return false;
+      return true;
+    });
+    await docker('h2', ['rm', '-f', 'rmover']);
+  }, 120_000);
+
+  test('the network removed on h1 goes everywhere, and leaves no route, device or rule behind', async () => {
+    for (const [h, c] of [['h1', 'rleft'], ['h3', 'rright']]) await docker(h, ['rm', '-f', c]);
+    await docker('h1', ['network', 'rm', NET]);
+    await waitFor('h3 removed it too', 20_000, async () => !(await docker('h3', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(NET));
+    for (const h of HOSTS) {
+      await waitFor(`${h}: no weft route left`, 10_000, async () => (await shOk(h, 'ip route show proto 87')).trim() === '');
+      expect(await shOk(h, 'iptables -S FORWARD')).not.toContain('10.44.0.0/16');
+    }
+  }, 60_000);
+});
+
 describe('sleeve (--no-fastdp)', () => {
   beforeAll(async () => {
     await launchAll('--no-fastdp');

@@ -18,6 +18,7 @@ import { listenUnix, pluginApp } from '../../src/plugin/server';
 import { MemoryStore } from '../../src/store/memory';
 import { FakeScheduler } from '../../src/util/scheduler';
 import { silentLogger } from '../../src/util/log';
+import { RecordingSysctl } from '../../src/util/sysctl';
 
 export interface Harness {
   socket: string;
@@ -26,6 +27,8 @@ export interface Harness {
   /** the bridges' namespace: netlink itself unless the harness was started with `separate` */
   bridges: FakeNetlink;
   firewall: FakeFirewall;
+  /** what routed endpoints set under /proc/sys */
+  sysctl: RecordingSysctl;
   store: MemoryStore<IpamCollections & NetworkCollections>;
   ipam: Ipam;
   networks: Networks;
@@ -47,8 +50,9 @@ export async function startHarness(opts: { spares?: number; separate?: boolean }
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
+  const sysctl = new RecordingSysctl();
   const spares = opts.spares ? new SparePairs({ ns, log: silentLogger, size: opts.spares }) : undefined;
-  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, ...(spares ? { spares } : {}) });
+  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl, ...(spares ? { spares } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);
   const raw = async (method: string, body: string | Buffer) => {
@@ -62,7 +66,7 @@ export async function startHarness(opts: { spares?: number; separate?: boolean }
     return { status: r.status, json };
   };
   return {
-    socket, netlink, bridges, firewall, store, ipam, networks, raw,
+    socket, netlink, bridges, firewall, sysctl, store, ipam, networks, raw,
     call: (method, body) => raw(method, JSON.stringify(body)),
     close: () => new Promise((resolve) => {
       server.close(() => {

@@ -16,6 +16,7 @@ import { RtNetlink } from '../../src/netlink/rtnetlink';
 import { SyscallError } from '../../src/util/syscall';
 import { separate } from '../../src/network/namespaces';
 import { silentLogger } from '../../src/util/log';
+import { RecordingSysctl } from '../../src/util/sysctl';
 
 jest.setTimeout(30_000);
 
@@ -119,7 +120,7 @@ test('taking over a host of the one-namespace layout: a running container\'s vet
     const b = await openBridgeNamespace(host, pin, silentLogger);
     const clock = new FakeScheduler();
     const firewall = new FakeFirewall();
-    const networks = new Networks({ store, ns: b.ns, firewall, clock, log: silentLogger, mtu: 1450 });
+    const networks = new Networks({ store, ns: b.ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl() });
     const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
     await new Reconciler({ networks, ipam, ns: b.ns, firewall, clock, log: silentLogger, driver: 'weft' }).kernel();
 

@@ -12,7 +12,7 @@ interface StatusView {
   /** where the bridges live */
   bridges: string;
   docker: { reachable: boolean; defaultNetwork: { state: string; id?: string; detail?: string } };
-  networks: Array<{ id: string; bridge: string; subnet: string; gateway?: string }>;
+  networks: Array<{ id: string; bridge: string; subnet: string; gateway?: string; mode?: string }>;
   endpoints: Array<{ id: string; networkId: string; address: string; mac: string; sandboxKey?: string }>;
   pools: Array<{ subnet: string; range?: string; size: number; used: number; gateway?: string }>;
   mesh: {
@@ -46,7 +46,7 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     `peers: ${v.mesh.peers.length}`,
     ...v.mesh.peers.map((p) => `  ${p.id}  ${p.nickname.padEnd(12)} ${p.addr.padEnd(21)} ${p.state.padEnd(8)} ${modeText(p, v.mesh.peers).padEnd(16)} ${p.rttMs !== undefined ? `rtt ${p.rttMs} ms` : ''}${p.lastHeard !== undefined ? `  heard ${((now - p.lastHeard) / 1000).toFixed(1)} s ago` : ''}`),
     `networks: ${v.networks.length}`,
-    ...v.networks.map((n) => `  ${short(n.id)}  ${n.subnet.padEnd(18)} gateway ${n.gateway ?? '-'}  bridge ${n.bridge}`),
+    ...v.networks.map((n) => `  ${short(n.id)}  ${n.subnet.padEnd(18)} gateway ${n.gateway ?? '-'}  ${n.mode === 'routed' ? 'routed, no bridge' : `bridge ${n.bridge}`}`),
     `endpoints: ${v.endpoints.length}`,
     ...v.endpoints.map((e) => `  ${short(e.id)}  ${e.address.padEnd(18)} ${e.mac}  network ${short(e.networkId)}${e.sandboxKey ? '  joined' : ''}`),
     `address range ${v.range} owned by:${v.ring.waiting ? ' (waiting for the ring from a peer)' : ''}`,

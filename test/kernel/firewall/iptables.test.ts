@@ -58,3 +58,27 @@ test('a bad subnet is refused with iptables\' own reason, and leaves no rule beh
   await expect(fw.allowBridge({ bridge: A.bridge, subnet: '10.40.0.0/99' })).rejects.toThrow(/iptables -t raw -I PREROUTING .*10\.40\.0\.0\/99/);
   expect(rules('raw', 'PREROUTING')).toEqual([]);
 });
+
+test('allowSubnet: one FORWARD accept from the subnet to the subnet, however often; revokeSubnet takes it and no other', async () => {
+  await fw.allowSubnet('10.42.0.0/16');
+  await fw.allowSubnet('10.42.0.0/16');
+  await fw.allowSubnet('10.43.0.0/24');
+  expect(rules('filter', 'FORWARD').sort()).toEqual([
+    '-A FORWARD -s 10.42.0.0/16 -d 10.42.0.0/16 -j ACCEPT',
+    '-A FORWARD -s 10.43.0.0/24 -d 10.43.0.0/24 -j ACCEPT',
+  ]);
+  await fw.revokeSubnet('10.42.0.0/16');
+  await fw.revokeSubnet('10.42.0.0/16');
+  expect(rules('filter', 'FORWARD')).toEqual(['-A FORWARD -s 10.43.0.0/24 -d 10.43.0.0/24 -j ACCEPT']);
+  await fw.revokeSubnet('10.43.0.0/24');
+  expect(rules('filter', 'FORWARD')).toEqual([]);
+});
+
+test('without iptables every call returns (revokes used to loop for ever) and changes nothing', async () => {
+  const none = new IptablesFirewall(silentLogger, '/nonexistent/iptables');
+  await none.allowBridge(A);
+  await none.revokeBridge(A.bridge);
+  await none.allowSubnet('10.42.0.0/16');
+  await none.revokeSubnet('10.42.0.0/16');
+  expect(rules('filter', 'FORWARD')).toEqual([]);
+});

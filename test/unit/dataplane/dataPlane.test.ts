@@ -795,3 +795,75 @@ describe('DataPlane: passes', () => {
     expect(h.taps[0]!.isClosed).toBe(true);
   });
 });
+
+describe('DataPlane: routed networks', () => {
+  const ROUTED: NetworkRecord = { ...NET2, id: '00112233445566778899aabbccddeeff', bridge: 'weft-0011223344', subnet: '10.44.0.0/16', gateway: '10.44.0.1', mtu: 1500, mode: 'routed' };
+  const rep = (host: PeerId, n: number, extra: Partial<ClusterEndpoint> = {}) => ep(host, n, { subnet: ROUTED.subnet, ip: `10.44.0.${n}`, ...extra });
+  /** weft's routes in the host's namespace, as `ip route` would print them */
+  const routes = async (nl: FakeNetlink) => (await nl.listRoutes()).filter((r) => r.protocol === 87)
+    .map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.priority ? ` metric ${r.priority}` : ''}`).sort();
+
+  async function routedHarness() {
+    const h = await harness({ separate: true, bridges: [], hosts: [A, B, C] });
+    // the underlay: on-link for the peers' addresses
+    await h.host.createBridge({ name: 'eth0' });
+    await h.host.setLink('eth0', { up: true });
+    await h.host.addAddress('eth0', '192.168.91.1/24');
+    // this host's own container, routed by Networks (../network/routed.ts): never the data plane's to touch
+    await h.host.createVeth({ name: 'wfhlocal', peerName: 'wfclocal', up: true });
+    await h.host.replaceRoute({ dst: '10.44.0.2/32', dev: 'wfhlocal', protocol: 87, priority: 10 });
+    h.mesh.alive = [B, C];
+    await h.dp.start();
+    await h.dp.attach(ROUTED);
+    return h;
+  }
+
+  test('each container on a peer heard directly gets a route through that peer; no port, no VXLAN, no TAP', async () => {
+    const h = await routedHarness();
+    h.state.endpoints = [rep(A, 2), rep(B, 3), rep(C, 4), rep(B, 1)];
+    h.dp.schedule();
+    await h.acking(TICK + 20);
+    expect(await routes(h.host)).toEqual([
+      '10.44.0.2/32 metric 10', '10.44.0.3/32 via 192.168.91.2 metric 20', '10.44.0.4/32 via 192.168.91.3 metric 20',
+    ]);
+    expect(h.dp.deviceNames(ROUTED)).toEqual([]);
+    expect((await h.nl.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    expect((await h.host.listLinks()).map((l) => l.name).filter((n) => n.startsWith('wfv') || n.startsWith('wft'))).toEqual([]);
+    await h.dp.stop();
+  });
+
+  test('a move replaces the route in place; a peer no longer heard loses its routes; detach takes the rest, not ours', async () => {
+    const h = await routedHarness();
+    h.state.endpoints = [rep(A, 2), rep(B, 3), rep(C, 4)];
+    h.dp.schedule();
+    await h.acking(TICK + 20);
+    // 10.44.0.3 starts on C: the newer claim wins while B has not withdrawn yet
+    h.state.endpoints = [rep(A, 2), rep(B, 3), rep(C, 4), rep(C, 3, { id: 'moved', since: 2000 })];
+    h.dp.schedule();
+    await h.advance(20);
+    expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10', '10.44.0.3/32 via 192.168.91.3 metric 20', '10.44.0.4/32 via 192.168.91.3 metric 20']);
+    // C goes silent, and nobody relays it: its containers are behind the subnet's unreachable route
+    h.mesh.alive = [B];
+    await h.acking(TICK + 20, [B]);
+    expect(h.dp.pathOf(C)).toEqual({ mode: 'unreachable' });
+    expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10']);
+    h.mesh.alive = [B, C];
+    await h.acking(TICK + 20);
+    expect(await routes(h.host)).toHaveLength(3);
+    await h.dp.detach(ROUTED);
+    expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10']);
+    await h.dp.stop();
+  });
+
+  test('a route someone removed comes back within RESYNC_MS; one to an address nobody has goes', async () => {
+    const h = await routedHarness();
+    h.state.endpoints = [rep(B, 3)];
+    h.dp.schedule();
+    await h.acking(TICK + 20);
+    await h.host.deleteRoute({ dst: '10.44.0.3/32', priority: 20 });
+    await h.host.replaceRoute({ dst: '10.44.0.9/32', gateway: '192.168.91.2', protocol: 87, priority: 20 });
+    await h.acking(RESYNC_MS + 100);
+    expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10', '10.44.0.3/32 via 192.168.91.2 metric 20']);
+    await h.dp.stop();
+  });
+});

@@ -16,6 +16,7 @@ import { GRACE_MS, Reconciler } from '../../../src/network/reconciler';
 import { MemoryStore } from '../../../src/store/memory';
 import { silentLogger } from '../../../src/util/log';
 import { FakeScheduler } from '../../../src/util/scheduler';
+import { RecordingSysctl } from '../../../src/util/sysctl';
 
 const DEFAULT = parseCidr('10.32.0.0/16');
 
@@ -54,7 +55,7 @@ function setup() {
   const netlink = new FakeNetlink();
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler(1_000_000);
-  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450 });
+  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl() });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: DEFAULT }, (s) => networks.subnetUser(s));
   const reconciler = new Reconciler({ networks, ipam, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, driver: 'weft' });
   const engine = new Engine(ipam, networks);

@@ -68,6 +68,14 @@ test('a network on Docker\'s own IPAM gets a record without a pool; one that can
   expect(h.networks.network(foreignIpam.Id)?.subnet).toBe('10.45.0.0/24');
 });
 
+test('a routed network is adopted routed (weft.mode in Docker\'s options): its gateway on a port-less bridge of its own', async () => {
+  expect(await reconciler().adopt(...fromDocker([dockerNet({ Options: { 'weft.mode': 'routed' } })]))).toEqual(['app']);
+  const rec = h.networks.network(NET)!;
+  expect(rec).toMatchObject({ mode: 'routed', mtu: 1500 });
+  expect(await h.netlink.getLink(rec.bridge)).toBeUndefined();
+  expect((await h.netlink.getLink(`wfg${NET.slice(0, 12)}`))?.kind).toBe('bridge');
+});
+
 test('an MTU option weft would refuse is not taken over: the network gets weft\'s default', async () => {
   expect(await reconciler().adopt(...fromDocker([dockerNet({ Options: { 'com.docker.network.driver.mtu': '9x' } })]))).toEqual(['app']);
   expect(h.networks.network(NET)!.mtu).toBe(1450);

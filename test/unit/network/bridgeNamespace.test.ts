@@ -15,6 +15,7 @@ import { SparePairs } from '../../../src/network/sparePairs';
 import { MemoryStore } from '../../../src/store/memory';
 import { silentLogger } from '../../../src/util/log';
 import { FakeScheduler } from '../../../src/util/scheduler';
+import { RecordingSysctl } from '../../../src/util/sysctl';
 
 const NET = 'a'.repeat(64);
 const EP = 'b'.repeat(64);
@@ -28,7 +29,7 @@ function setup(spares = 0) {
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
   const pool = spares > 0 ? new SparePairs({ ns, log: silentLogger, size: spares }) : undefined;
-  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, ...(pool ? { spares: pool } : {}) });
+  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl(), ...(pool ? { spares: pool } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
   const reconciler = new Reconciler({ networks, ipam, ns, firewall, clock, log: silentLogger, driver: 'weft' });
   return { host, bridges, ns, store, firewall, networks, reconciler, pool };
@@ -141,7 +142,7 @@ test('the reconciler removes orphans in each namespace, and moves a host end an 
 test('one namespace: a bridge of the earlier layout gives up the gateway address and MAC to the gateway pair', async () => {
   const nl = new FakeNetlink();
   const ns = { host: { nl, ref: nl.ref() }, bridges: { nl, ref: nl.ref() } };
-  const networks = new Networks({ store: new MemoryStore<NetworkCollections>(), ns, firewall: new FakeFirewall(), clock: new FakeScheduler(), log: silentLogger, mtu: 1450 });
+  const networks = new Networks({ store: new MemoryStore<NetworkCollections>(), ns, firewall: new FakeFirewall(), clock: new FakeScheduler(), log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl() });
   await networks.createNetwork({ id: NET, subnet: SUBNET, gateway: { ip: SUBNET.base + 1, prefix: 24 }, internal: false });
   const net = networks.network(NET)!;
   // as that layout left it: the gateway's address and MAC on the bridge
@@ -160,7 +161,7 @@ test('back to the host\'s namespace: host ends are taken back from the previous 
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
-  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450 });
+  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl() });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
   const net = { id: NET, bridge: `weft-${NET.slice(0, 10)}`, subnet: '10.40.0.0/24', gateway: '10.40.0.1', mtu: 1450, mac: '7a:18:0a:28:00:00', internal: false, createdAt: 0 };
   const hostVeth = `wfh${EP.slice(0, 12)}`;

@@ -44,6 +44,8 @@ test('a name taken locally by another subnet is not touched', () => {
 
 test('segments from the wire are validated', () => {
   expect(validateHostNetworks({ networks: [def('app', '10.50.0.0/24', 1)], removed: [] }).networks).toHaveLength(1);
+  expect(validateHostNetworks({ networks: [{ ...def('app', '10.50.0.0/24', 1), mode: 'routed' }], removed: [] }).networks[0].mode).toBe('routed');
+  expect(() => validateHostNetworks({ networks: [{ ...def('app', '10.50.0.0/24', 1), mode: 'tunnel' }], removed: [] })).toThrow();
   for (const bad of [null, {}, { networks: [{ name: 'x' }], removed: [] }, { networks: [def('a', 'nope', 1)], removed: [] }, { networks: [], removed: [{ name: 1 }] }]) {
     expect(() => validateHostNetworks(bad)).toThrow();
   }

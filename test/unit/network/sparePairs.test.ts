@@ -16,6 +16,7 @@ import { Ipam, type IpamCollections } from '../../../src/ipam/ipam';
 import { MemoryStore } from '../../../src/store/memory';
 import { silentLogger } from '../../../src/util/log';
 import { FakeScheduler } from '../../../src/util/scheduler';
+import { RecordingSysctl } from '../../../src/util/sysctl';
 
 const NET = 'a'.repeat(64);
 const EP = (n: number) => n.toString(16).padStart(64, 'e');
@@ -27,7 +28,7 @@ function setup(size = 2) {
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const spares = new SparePairs({ ns: oneNamespace(netlink, netlink.ref()), log: silentLogger, size });
-  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, spares });
+  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl(), spares });
   return { netlink, store, clock, spares, networks };
 }
 
