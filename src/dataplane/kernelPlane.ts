@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { FdbInfo, Netlink } from '../netlink/types';
+import { KernelSteps } from './kernelSteps';
 import type { NetworkPlan, OverlayNetwork } from './plan';
 
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -17,15 +18,8 @@ const NUD_NOARP = 0x40;
 const isStaticMaster = (f: FdbInfo) => !f.self && f.master !== undefined && (f.state & NUD_NOARP) !== 0 && (f.state & NUD_PERMANENT) === 0;
 
 export async function applyPlan(nl: Netlink, net: OverlayNetwork, plan: NetworkPlan, log: Logger): Promise<number> {
-  let changes = 0;
-  const step = async (what: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-      changes++;
-    } catch (e) {
-      log.warn({ err: e, network: net.id.slice(0, 12), what }, 'could not program the data plane');
-    }
-  };
+  const steps = new KernelSteps(log, { network: net.id.slice(0, 12) }, 'could not program the data plane');
+  const step = steps.step.bind(steps);
 
   // bridge entries on both ports: a MAC moves when its host's path changes
   const portName = { vxlan: net.vxlan, tap: net.tap };
@@ -45,7 +39,7 @@ export async function applyPlan(nl: Netlink, net: OverlayNetwork, plan: NetworkP
     await step(`remove bridge entry ${mac}`, () => nl.deleteFdb({ dev: portName[port]!, mac, master: true }));
   }
 
-  if (net.vxlan === undefined) return changes;
+  if (net.vxlan === undefined) return steps.changes;
   const vx = net.vxlan;
   const self = (await nl.listFdb(vx)).filter((f) => f.self && f.dst !== undefined);
   const macs = new Map(self.filter((f) => f.mac !== ZERO_MAC).map((f) => [f.mac, f.dst!]));
@@ -67,5 +61,5 @@ export async function applyPlan(nl: Netlink, net: OverlayNetwork, plan: NetworkP
   for (const ip of neigh.keys()) {
     if (!plan.neighbours.has(ip)) await step(`remove proxy ARP ${ip}`, () => nl.deleteNeighbour({ dev: vx, ip }));
   }
-  return changes;
+  return steps.changes;
 }

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { contains, parseCidr, parseIp } from '../addr/cidr';
 import type { Netlink, RouteInfo } from '../netlink/types';
 import { REMOTE_METRIC, ROUTE_PROTOCOL } from '../network/routed';
+import { KernelSteps } from './kernelSteps';
 
 /** weft's routes to peers' containers in `subnet`: address → gateway */
 function remoteRoutes(routes: readonly RouteInfo[], subnet: string): Map<string, string> {
@@ -26,20 +27,13 @@ const spec = (ip: string, gateway: string) => ({ dst: `${ip}/32`, gateway, proto
 /** makes the kernel's remote routes in `subnet` match `want`; returns the changes made */
 export async function applyRoutes(nl: Netlink, subnet: string, want: ReadonlyMap<string, string>, log: Logger): Promise<number> {
   const have = remoteRoutes(await nl.listRoutes(), subnet);
-  let changes = 0;
-  const step = async (what: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-      changes++;
-    } catch (e) {
-      log.warn({ err: e, subnet, what }, 'could not program a route');
-    }
-  };
+  const steps = new KernelSteps(log, { subnet }, 'could not program a route');
+  const step = steps.step.bind(steps);
   for (const [ip, via] of want) {
     if (have.get(ip) !== via) await step(`route ${ip} via ${via}`, () => nl.replaceRoute(spec(ip, via)));
   }
   for (const [ip, via] of have) {
     if (!want.has(ip)) await step(`remove route ${ip} via ${via}`, () => nl.deleteRoute(spec(ip, via)));
   }
-  return changes;
+  return steps.changes;
 }

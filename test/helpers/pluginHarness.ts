@@ -34,6 +34,8 @@ export interface Harness {
   networks: Networks;
   call(method: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
   raw(method: string, body: string | Buffer): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** the calls one after another (as Docker makes them), their replies in order */
+  callAll(calls: ReadonlyArray<readonly [string, unknown]>): Promise<Array<{ status: number; json: Record<string, unknown> }>>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,22 @@ export interface Harness {
  * spares: veth pairs made ahead per network (the daemon's SPARE_PAIRS); none unless asked.
  * separate: the bridges in a namespace of their own (a second fake)
  */
+/**
+ * The calls Docker 20.10 makes to take a container off a network and then the network away (`docker rm -f`,
+ * `docker network rm`): the endpoint's, its address and the gateway's released, the pool, the network.
+ */
+export function removalCalls(o: { network: string; endpoint: string; poolId: string; address: string; gateway: string }): Array<readonly [string, unknown]> {
+  return [
+    ['/NetworkDriver.RevokeExternalConnectivity', { NetworkID: o.network, EndpointID: o.endpoint }],
+    ['/NetworkDriver.Leave', { NetworkID: o.network, EndpointID: o.endpoint }],
+    ['/NetworkDriver.DeleteEndpoint', { NetworkID: o.network, EndpointID: o.endpoint }],
+    ['/IpamDriver.ReleaseAddress', { PoolID: o.poolId, Address: o.address }],
+    ['/IpamDriver.ReleaseAddress', { PoolID: o.poolId, Address: o.gateway }],
+    ['/IpamDriver.ReleasePool', { PoolID: o.poolId }],
+    ['/NetworkDriver.DeleteNetwork', { NetworkID: o.network }],
+  ];
+}
+
 export async function startHarness(opts: { spares?: number; separate?: boolean } = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-plugin-'));
   const socket = path.join(dir, 'weft.sock');
@@ -68,6 +86,11 @@ export async function startHarness(opts: { spares?: number; separate?: boolean }
   return {
     socket, netlink, bridges, firewall, sysctl, store, ipam, networks, raw,
     call: (method, body) => raw(method, JSON.stringify(body)),
+    async callAll(calls) {
+      const out = [];
+      for (const [method, body] of calls) out.push(await raw(method, JSON.stringify(body)));
+      return out;
+    },
     close: () => new Promise((resolve) => {
       server.close(() => {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import { type Harness, startHarness } from '../../helpers/pluginHarness';
+import { type Harness, removalCalls, startHarness } from '../../helpers/pluginHarness';
 
 const NET = 'a'.repeat(64);
 const EP = 'b'.repeat(64);
@@ -77,17 +77,8 @@ describe.each([false, true])('devices; the bridges in a namespace of their own: 
 
     expect((await h.call('/NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: {} })).json).toEqual({});
     expect((await h.call('/NetworkDriver.EndpointOperInfo', { NetworkID: NET, EndpointID: EP })).json.Value).toMatchObject({ address: '10.40.0.50/24' });
-    for (const [m, body] of [
-      ['/NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP }],
-      ['/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }],
-      ['/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP }],
-      ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.40.0.50' }],
-      ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.40.0.1' }],
-      ['/IpamDriver.ReleasePool', { PoolID: poolId }],
-      ['/NetworkDriver.DeleteNetwork', { NetworkID: NET }],
-    ] as const) {
-      expect(await h.call(m, body)).toEqual({ status: 200, json: {} });
-    }
+    const teardown = removalCalls({ network: NET, endpoint: EP, poolId, address: '10.40.0.50', gateway: '10.40.0.1' });
+    expect(await h.callAll(teardown)).toEqual(teardown.map(() => ({ status: 200, json: {} })));
     expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
     expect((await h.bridges.listLinks()).map((l) => l.name)).toEqual(['lo']);
     expect(h.ipam.status()).toEqual([]);

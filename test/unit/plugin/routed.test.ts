@@ -3,7 +3,7 @@
  * the gateway as a /32, the subnet unreachable, each endpoint's host end in the host's namespace answering ARP
  * for the subnet and routed to, in either layout of the bridges; and nothing left after.
  */
-import { type Harness, startHarness } from '../../helpers/pluginHarness';
+import { type Harness, removalCalls, startHarness } from '../../helpers/pluginHarness';
 import { LOCAL_METRIC, ROUTE_PROTOCOL } from '../../../src/network/routed';
 
 const NET = 'a'.repeat(64);
@@ -63,16 +63,8 @@ describe.each([false, true])('a routed network; the bridges in a namespace of th
     // the container's MAC is known: the host never has to ask for it
     expect(await h.netlink.listNeighbours(hostEnd!.name)).toEqual([{ ifindex: hostEnd!.index, ip: '10.44.0.50', mac: MAC, state: 0x80 }]);
 
-    for (const [m, body] of [
-      ['/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }],
-      ['/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP }],
-      ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.44.0.50' }],
-      ['/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.44.0.1' }],
-      ['/IpamDriver.ReleasePool', { PoolID: poolId }],
-      ['/NetworkDriver.DeleteNetwork', { NetworkID: NET }],
-    ] as const) {
-      expect(await h.call(m, body)).toEqual({ status: 200, json: {} });
-    }
+    const teardown = removalCalls({ network: NET, endpoint: EP, poolId, address: '10.44.0.50', gateway: '10.44.0.1' });
+    expect(await h.callAll(teardown)).toEqual(teardown.map(() => ({ status: 200, json: {} })));
     expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
     expect((await h.bridges.listLinks()).map((l) => l.name)).toEqual(['lo']);
     expect(await weftRoutes()).toEqual([]);
