@@ -150,7 +150,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const firewall = new IptablesFirewall(log.child({ c: 'firewall' }));
   const networks: Networks = new Networks({
     ports: dataPlane,
-    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, routedMtu, sysctl: procSysctl,
+    store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, routedMtu, sysctl: procSysctl, encrypted: key !== undefined,
     spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
     onNetworksChanged: () => networkSync.kick(),
     onEndpointsChanged: () => {

@@ -67,6 +67,8 @@ export interface NetworkDeps {
   routedMtu: number;
   /** the host namespace's settings: proxy ARP on routed endpoints */
   sysctl: Sysctl;
+  /** the mesh has a password: routed networks, whose traffic weft does not carry, are refused */
+  encrypted?: boolean;
   /** told after a network was created or deleted (the cluster sync reacts) */
   onNetworksChanged?: () => void;
   /** told after an endpoint was created or deleted (the endpoint table reacts) */
@@ -112,6 +114,9 @@ export class Networks {
       if (existing) {
         if (existing.subnet === formatCidr(input.subnet) && (existing.mode ?? 'overlay') === (input.mode ?? 'overlay')) return; // a retry
         throw new NetworkError('Conflict', `weft: network ${input.id.slice(0, 12)} already exists with subnet ${existing.subnet} (${existing.mode ?? 'overlay'})`);
+      }
+      if (input.mode === 'routed' && this.d.encrypted) {
+        throw new NetworkError('BadRequest', 'weft: a routed network carries container traffic in clear, and this weft encrypts its traffic (--password); use an overlay network (no weft.mode option)');
       }
       const clash = this.networks().find((n) => n.subnet === formatCidr(input.subnet));
       if (clash) {

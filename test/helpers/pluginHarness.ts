@@ -59,7 +59,7 @@ export function removalCalls(o: { network: string; endpoint: string; poolId: str
   ];
 }
 
-export async function startHarness(opts: { spares?: number; separate?: boolean } = {}): Promise<Harness> {
+export async function startHarness(opts: { spares?: number; separate?: boolean; encrypted?: boolean } = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-plugin-'));
   const socket = path.join(dir, 'weft.sock');
   const netlink = new FakeNetlink();
@@ -70,7 +70,7 @@ export async function startHarness(opts: { spares?: number; separate?: boolean }
   const firewall = new FakeFirewall();
   const sysctl = new RecordingSysctl();
   const spares = opts.spares ? new SparePairs({ ns, log: silentLogger, size: opts.spares }) : undefined;
-  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl, ...(spares ? { spares } : {}) });
+  const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl, encrypted: opts.encrypted === true, ...(spares ? { spares } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);
   const raw = async (method: string, body: string | Buffer) => {

@@ -111,6 +111,18 @@ describe('bad input', () => {
     expect(h.networks.networks()).toEqual([]);
   });
 
+  test('with a password, a routed network is refused in Err (its traffic would cross in clear), and makes nothing', async () => {
+    await h.close();
+    h = await startHarness({ encrypted: true });
+    const { created } = await createNetwork({ 'weft.mode': 'routed' });
+    expect(created.json.Err).toMatch(/routed network carries container traffic in clear.*--password/);
+    expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    expect(h.networks.networks()).toEqual([]);
+    // an overlay network is fine
+    await h.call('/IpamDriver.ReleasePool', { PoolID: `weft:${SUBNET}` });
+    expect((await createNetwork({})).created.json).toEqual({});
+  });
+
   test('weft.mode=overlay is the default: a bridge, as without the option', async () => {
     await createNetwork({ 'weft.mode': 'overlay' });
     expect(h.networks.network(NET)?.mode).toBeUndefined();
