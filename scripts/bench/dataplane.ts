@@ -1,7 +1,8 @@
 /**
  * Container to container across two lab hosts, side by side in one run: the
- * underlay (host networking: the limit), weft's fast path, its sleeve (clear
- * and encrypted) and Docker's own overlay (swarm mode, attachable network).
+ * underlay (host networking: the limit), weft's fast path, a routed weft
+ * network (no encapsulation), its sleeve (clear and encrypted) and Docker's own
+ * overlay (swarm mode, attachable network).
  * Throughput by iperf3 (median of five 10 s runs), round trip by ping and by a
  * one-byte TCP request/response loop (tools/tcprr.c; median of five rounds), each
  * in rounds taken in turn over the modes compared, and `docker run --rm` start
@@ -16,6 +17,8 @@ import { median } from './lib/result';
 
 const TCPRR = '/var/cache/weft-lab/tcprr';
 const OVERLAY = 'benchovl';
+/** a weft network of mode routed (-o weft.mode=routed) */
+const ROUTED = 'benchrouted';
 
 /** a server container on h2 that a client container on h1 measures against */
 interface Target {
@@ -75,15 +78,17 @@ export const bench: BenchModule = {
         label: 'kernel paths',
         async setUp() {
           await weft('');
+          await docker('h1', ['network', 'create', '-d', 'weft', '--ipam-driver', 'weft', '-o', 'weft.mode=routed', '--subnet', '10.44.0.0/16', ROUTED]);
+          await waitFor('h2 has the routed network', 30_000, async () => (await docker('h2', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(ROUTED));
           await swarmOverlay(h1);
           await docker('h1', ['network', 'create', '-d', 'bridge', USER_BRIDGE]);
         },
         async tearDown() {
-          await sh('h1', `/usr/bin/docker network rm ${USER_BRIDGE} >/dev/null 2>&1; true`);
+          await sh('h1', `/usr/bin/docker network rm ${USER_BRIDGE} ${ROUTED} >/dev/null 2>&1; true`);
           await leaveSwarm();
           await stopWeft();
         },
-        modes: [['underlay', 'host'], ['weft fastdp', 'weft'], ['Docker overlay', OVERLAY]],
+        modes: [['underlay', 'host'], ['weft fastdp', 'weft'], ['weft routed', ROUTED], ['Docker overlay', OVERLAY]],
       },
       { label: 'sleeve', setUp: () => weft('--no-fastdp'), tearDown: stopWeft, modes: [['underlay', 'host'], ['weft sleeve', 'weft']] },
       { label: 'encrypted sleeve', setUp: () => weft('', 'WEFT_PASSWORD=bench-password-1'), tearDown: stopWeft, modes: [['underlay', 'host'], ['weft sleeve, encrypted', 'weft']] },
@@ -109,7 +114,7 @@ export const bench: BenchModule = {
             if (name.startsWith('weft')) underlayOf.set(name, under);
           }
         }
-        if (ph.label === 'kernel paths') starts = await startTimes(['weft', 'bridge', USER_BRIDGE, OVERLAY], ctx.quick ? 3 : 7);
+        if (ph.label === 'kernel paths') starts = await startTimes(['weft', ROUTED, 'bridge', USER_BRIDGE, OVERLAY], ctx.quick ? 3 : 7);
       } catch (e) {
         ctx.log(`dataplane: ${ph.label} failed: ${(e as Error).message}`);
       } finally {
@@ -247,7 +252,7 @@ function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, start
   const under = f.get('underlay');
   for (const [name, x] of f) {
     const target =
-      name === 'weft fastdp' ? { op: '>=' as const, value: 0.85, unit: '× underlay', text: '≥ 0.85× underlay', relativeTo: `throughput/underlay, beside ${name}` }
+      name === 'weft fastdp' || name === 'weft routed' ? { op: '>=' as const, value: 0.85, unit: '× underlay', text: '≥ 0.85× underlay', relativeTo: `throughput/underlay, beside ${name}` }
       : name.startsWith('weft sleeve') ? { op: '>=' as const, value: 0.2, unit: '× underlay', text: '≥ 0.2× underlay (Weave sleeve here: 0.02×)', relativeTo: `throughput/underlay, beside ${name}` }
       : undefined;
     out.push({ group: 'throughput', name, value: median(x.gbits), unit: 'Gbit/s', better: 'higher', samples: x.gbits, ...(target ? { target } : {}) });
@@ -257,10 +262,12 @@ function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, start
     out.push({ group: 'throughput', name: `underlay, beside ${name}`, value: median(u.gbits), unit: 'Gbit/s', better: 'higher', samples: u.gbits, note: 'iperf3 rounds taken in turn with that mode' });
   }
   const fast = f.get('weft fastdp');
-  if (fast && overlay) {
+  const routed = f.get('weft routed');
+  for (const [name, x] of [['weft fastdp', fast], ['weft routed', routed]] as const) {
+    if (!x || !overlay) continue;
     out.push({
-      group: 'throughput', name: 'weft fastdp ÷ Docker overlay', value: median(fast.gbits) / median(overlay.gbits), unit: '×', better: 'higher',
-      target: { op: '>=', value: 1, unit: '×', text: '≥ 1.0× Docker overlay' }, note: 'rounds taken in turn: underlay, weft, overlay, underlay, …',
+      group: 'throughput', name: `${name} ÷ Docker overlay`, value: median(x.gbits) / median(overlay.gbits), unit: '×', better: 'higher',
+      target: { op: '>=', value: 1, unit: '×', text: '≥ 1.0× Docker overlay' }, note: 'rounds taken in turn: underlay, weft fastdp, weft routed, overlay, underlay, …',
     });
   }
   const rounds = `median of ${under?.rrP50Us.length ?? 0} rounds taken in turn with the other modes`;
@@ -271,16 +278,17 @@ function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, start
       note: `1,000 one-byte requests per round; ${rounds}; p99 ${median(x.rrP99Us)} µs`,
     });
   }
-  if (fast && overlay && under) {
-    // each round's p50 less the underlay's of the same round: the drift between rounds cancels
-    const added = (x: Figures) => median(x.rrP50Us.map((v, i) => v - under.rrP50Us[i]!));
+  // each round's p50 less the underlay's of the same round: the drift between rounds cancels
+  const added = (x: Figures) => median(x.rrP50Us.map((v, i) => v - under!.rrP50Us[i]!));
+  for (const [name, x] of [['weft fastdp', fast], ['weft routed', routed]] as const) {
+    if (!x || !overlay || !under) continue;
     out.push({
-      group: 'latency', name: 'weft fastdp added RTT (TCP p50, over the underlay)', value: added(fast), unit: 'µs', better: 'lower',
+      group: 'latency', name: `${name} added RTT (TCP p50, over the underlay)`, value: added(x), unit: 'µs', better: 'lower',
       target: { op: '<=', value: added(overlay), unit: 'µs', text: `≤ Docker overlay's (${added(overlay).toFixed(1)} µs)` },
       note: "per round, the mode's p50 less the underlay's taken just before; median over rounds",
     });
   }
-  const label = (net: string) => (net === OVERLAY ? 'Docker overlay' : net === USER_BRIDGE ? 'user-defined bridge network' : net);
+  const label = (net: string) => (net === OVERLAY ? 'Docker overlay' : net === USER_BRIDGE ? 'user-defined bridge network' : net === ROUTED ? 'weft routed' : net);
   for (const [net, xs] of starts) {
     const target = net === 'weft' && starts.has('bridge') ? { op: '<=' as const, value: 1.1, unit: '× bridge', text: '≤ 1.1× bridge', relativeTo: 'container start/bridge' } : undefined;
     const failed = startRuns.failed.get(net) ?? 0;
