@@ -27,10 +27,13 @@ export const LOCAL_METRIC = 10;
 /** a container on a peer: loses to a local route for the same address */
 export const REMOTE_METRIC = 20;
 
-export const unreachableRoute = (subnet: string): RouteSpec => ({ dst: subnet, type: 'unreachable', protocol: ROUTE_PROTOCOL });
+const unreachableRoute = (subnet: string): RouteSpec => ({ dst: subnet, type: 'unreachable', protocol: ROUTE_PROTOCOL });
 
-export function localRoute(ep: Pick<EndpointRecord, 'address' | 'hostVeth'>): RouteSpec {
-  return { dst: `${ep.address.split('/')[0]}/32`, dev: ep.hostVeth, protocol: ROUTE_PROTOCOL, priority: LOCAL_METRIC };
+/** "10.44.0.5/16" → "10.44.0.5" */
+const bareIp = (address: string): string => address.split('/')[0]!;
+
+function localRoute(ep: Pick<EndpointRecord, 'address' | 'hostVeth'>): RouteSpec {
+  return { dst: `${bareIp(ep.address)}/32`, dev: ep.hostVeth, protocol: ROUTE_PROTOCOL, priority: LOCAL_METRIC };
 }
 
 export async function applyRoutedNetwork(nl: Netlink, rec: NetworkRecord): Promise<void> {
@@ -65,5 +68,5 @@ export async function applyRoutedEndpoint(nl: Netlink, sysctl: Sysctl, net: Netw
   await sysctl.set(`net/ipv4/conf/${rec.hostVeth}/proxy_arp`, '1');
   await sysctl.set(`net/ipv4/neigh/${rec.hostVeth}/proxy_delay`, '0');
   await nl.replaceRoute(localRoute(rec));
-  await nl.setNeighbour({ dev: rec.hostVeth, ip: rec.address.split('/')[0]!, mac: rec.mac });
+  await nl.setNeighbour({ dev: rec.hostVeth, ip: bareIp(rec.address), mac: rec.mac });
 }
