@@ -97,6 +97,8 @@ export class DataPlane {
   private readonly nets = new Map<string, OverlayNetwork>();
   /** routed networks: id → subnet and gateway */
   private readonly routed = new Map<string, { subnet: string; gateway?: string }>();
+  /** peers' underlay addresses that are off this host's links, as last said in the log */
+  private offLink = new Set<string>();
   private paths = new Map<PeerId, Path>();
   private readonly sleeve: Sleeve;
   private readonly prober: FastdpProber;
@@ -326,6 +328,7 @@ export class DataPlane {
 
   private async applyOnce(): Promise<void> {
     const endpoints = this.d.endpoints();
+    const offLink = new Set<string>();
     for (const [id, net] of [...this.routed]) {
       if (this.routed.get(id) !== net) continue;
       const want = planRoutes({
@@ -334,8 +337,10 @@ export class DataPlane {
         underlayIp: (p) => this.underlayIp(p),
       });
       await applyRoutes(this.d.ns.host.nl, net.subnet, want, this.d.log)
+        .then((r) => r.offLink.forEach((a) => offLink.add(a)))
         .catch((e: unknown) => this.d.log.error({ err: e, network: id.slice(0, 12) }, 'could not program the routes of a network'));
     }
+    this.sayOffLink(offLink);
     for (const net of [...this.nets.values()]) {
       if (this.nets.get(net.id) !== net) continue; // detached (or re-attached) meanwhile
       const plan = planNetwork({
@@ -356,6 +361,15 @@ export class DataPlane {
       // one network's failure (its devices gone, say) must not leave the others stale
       await applyPlan(this.d.ns.bridges.nl, net, plan, this.d.log).catch((e: unknown) => this.d.log.error({ err: e, network: net.id.slice(0, 12) }, 'could not program the data plane of a network'));
     }
+  }
+
+  /** once per change: which peers' containers on routed networks have no route, and when that ends */
+  private sayOffLink(now: Set<string>): void {
+    for (const a of now) {
+      if (!this.offLink.has(a)) this.d.log.warn({ peer: a }, 'peer is not on a link of this host: its containers on routed networks get no route (routed networks need the hosts on one link)');
+    }
+    for (const a of this.offLink) if (!now.has(a)) this.d.log.info({ peer: a }, 'peer is on a link of this host again: routing to its containers');
+    this.offLink = now;
   }
 
   /**

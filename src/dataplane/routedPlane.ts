@@ -2,7 +2,10 @@
  * The kernel's part of a routed network's plan (plan.ts planRoutes): a /32 route per container on a peer,
  * through that peer's underlay address, with weft's protocol and the remote metric. Reads what is there and
  * changes only the difference; a replace moves a container to its new host in one step. Routes of this
- * host's own containers (the local metric, ../network/routed.ts) are never touched here.
+ * host's own containers (the local metric, ../network/routed.ts) are never touched here. A peer whose
+ * underlay address is not on one of this host's links (a router between them) cannot be a route's gateway:
+ * its containers get none, and the caller is told which addresses those were, to say so once rather
+ * than have the kernel refuse every pass.
  */
 import type { Logger } from 'pino';
 import { contains, parseCidr, parseIp } from '../addr/cidr';
@@ -22,18 +25,35 @@ function remoteRoutes(routes: readonly RouteInfo[], subnet: string): Map<string,
   return out;
 }
 
+/** the kernel takes `via` as a gateway only on a link: inside a route of this host with no gateway of its own. Pure. */
+export function onLink(routes: readonly RouteInfo[], via: string): boolean {
+  const ip = parseIp(via);
+  return routes.some((r) => r.type === 'unicast' && r.gateway === undefined && r.ifindex !== undefined && r.dst !== '0.0.0.0/0' && contains(parseCidr(r.dst), ip));
+}
+
 const spec = (ip: string, gateway: string) => ({ dst: `${ip}/32`, gateway, protocol: ROUTE_PROTOCOL, priority: REMOTE_METRIC });
 
-/** makes the kernel's remote routes in `subnet` match `want`; returns the changes made */
-export async function applyRoutes(nl: Netlink, subnet: string, want: ReadonlyMap<string, string>, log: Logger): Promise<number> {
-  const have = remoteRoutes(await nl.listRoutes(), subnet);
+/**
+ * makes the kernel's remote routes in `subnet` match `want`, less those through a gateway off this host's
+ * links; returns the changes made and the gateways left out
+ */
+export async function applyRoutes(
+  nl: Netlink, subnet: string, want: ReadonlyMap<string, string>, log: Logger,
+): Promise<{ changes: number; offLink: Set<string> }> {
+  const routes = await nl.listRoutes();
+  const have = remoteRoutes(routes, subnet);
   const steps = new KernelSteps(log, { subnet }, 'could not program a route');
   const step = steps.step.bind(steps);
+  const offLink = new Set<string>();
   for (const [ip, via] of want) {
+    if (!onLink(routes, via)) {
+      offLink.add(via);
+      continue;
+    }
     if (have.get(ip) !== via) await step(`route ${ip} via ${via}`, () => nl.replaceRoute(spec(ip, via)));
   }
   for (const [ip, via] of have) {
-    if (!want.has(ip)) await step(`remove route ${ip} via ${via}`, () => nl.deleteRoute(spec(ip, via)));
+    if (!want.has(ip) || offLink.has(via)) await step(`remove route ${ip} via ${via}`, () => nl.deleteRoute(spec(ip, via)));
   }
-  return steps.changes;
+  return { changes: steps.changes, offLink };
 }

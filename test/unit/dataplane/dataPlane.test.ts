@@ -855,6 +855,26 @@ describe('DataPlane: routed networks', () => {
     await h.dp.stop();
   });
 
+  test('a peer off this host\'s links gets no route and one warning; back on a link, its routes and a line saying so', async () => {
+    const h = await routedHarness();
+    // C is behind a router: its underlay address is on no link of this host
+    h.mesh.setPeer(C, { nickname: 'c', addr: '10.99.0.3:6783', fastdp: true });
+    h.state.endpoints = [rep(B, 3), rep(C, 4), rep(C, 5)];
+    h.dp.schedule();
+    await h.acking(TICK + 20, [B]);
+    await h.advance(RESYNC_MS + 100);
+    expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10', '10.44.0.3/32 via 192.168.91.2 metric 20']);
+    const said = (msg: RegExp) => h.lines.filter((l) => msg.test(l.msg));
+    expect(said(/not on a link of this host/)).toEqual([expect.objectContaining({ level: 'warn', obj: { peer: '10.99.0.3' } })]);
+    expect(said(/could not program/)).toEqual([]);
+    h.mesh.setPeer(C, { nickname: 'c', addr: `${UNDERLAY[C]}:6783`, fastdp: true });
+    h.dp.schedule();
+    await h.acking(TICK + 20);
+    expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10', '10.44.0.3/32 via 192.168.91.2 metric 20', '10.44.0.4/32 via 192.168.91.3 metric 20', '10.44.0.5/32 via 192.168.91.3 metric 20']);
+    expect(said(/on a link of this host again/)).toEqual([expect.objectContaining({ level: 'info', obj: { peer: '10.99.0.3' } })]);
+    await h.dp.stop();
+  });
+
   test('a route someone removed comes back within RESYNC_MS; one to an address nobody has goes', async () => {
     const h = await routedHarness();
     h.state.endpoints = [rep(B, 3)];

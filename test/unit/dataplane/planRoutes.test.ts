@@ -1,5 +1,7 @@
 import type { ClusterEndpoint } from '../../../src/network/endpointTable';
 import { type Path, planRoutes } from '../../../src/dataplane/plan';
+import { onLink } from '../../../src/dataplane/routedPlane';
+import type { RouteInfo } from '../../../src/netlink/types';
 
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
@@ -38,5 +40,21 @@ describe('planRoutes', () => {
     expect([...plan([ep(A, 9, { since: 1 }), ep(B, 9, { since: 2 })], { [B]: fast })]).toEqual([]);
     const p = plan([ep(B, 9, { since: 1 }), ep(C, 9, { since: 2 })], { [B]: fast, [C]: fast });
     expect([...p]).toEqual([['10.44.0.9', ips[C]]]);
+  });
+});
+
+describe('onLink: whether the kernel takes an address as a gateway', () => {
+  const r = (dst: string, extra: Partial<RouteInfo> = {}): RouteInfo => ({ dst, table: 254, protocol: 2, type: 'unicast', ifindex: 2, ...extra });
+  const routes = [
+    r('192.168.91.0/24'), r('0.0.0.0/0', { gateway: '192.168.91.254', protocol: 3 }), r('10.99.0.0/16', { gateway: '192.168.91.254' }),
+    r('172.20.0.7/32', { protocol: 3 }), r('10.44.0.0/16', { type: 'unreachable', ifindex: undefined, protocol: 87 }),
+  ];
+  test('inside a route with no gateway of its own: yes; behind a router, or only under the default route or an unreachable one: no', () => {
+    expect(onLink(routes, '192.168.91.3')).toBe(true);
+    expect(onLink(routes, '172.20.0.7')).toBe(true);
+    expect(onLink(routes, '10.99.0.4')).toBe(false);
+    expect(onLink(routes, '8.8.8.8')).toBe(false);
+    expect(onLink(routes, '10.44.0.9')).toBe(false);
+    expect(onLink([], '192.168.91.3')).toBe(false);
   });
 });
