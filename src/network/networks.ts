@@ -115,9 +115,7 @@ export class Networks {
         if (existing.subnet === formatCidr(input.subnet) && (existing.mode ?? 'overlay') === (input.mode ?? 'overlay')) return; // a retry
         throw new NetworkError('Conflict', `weft: network ${input.id.slice(0, 12)} already exists with subnet ${existing.subnet} (${existing.mode ?? 'overlay'})`);
       }
-      if (input.mode === 'routed' && this.d.encrypted) {
-        throw new NetworkError('BadRequest', 'weft: a routed network carries container traffic in clear, and this weft encrypts its traffic (--password); use an overlay network (no weft.mode option)');
-      }
+      if (input.mode === 'routed') await this.checkRouted();
       const clash = this.networks().find((n) => n.subnet === formatCidr(input.subnet));
       if (clash) {
         throw new NetworkError('Conflict', `weft: subnet ${formatCidr(input.subnet)} is already used by weft network ${clash.id.slice(0, 12)}`);
@@ -383,6 +381,18 @@ export class Networks {
     this.unjoined.delete(rec.id);
     this.d.store.delete('endpoints', rec.id);
     this.d.onEndpointsChanged?.();
+  }
+
+  /** a routed network's traffic is forwarded by the host, in clear: refused where it could not work as asked */
+  private async checkRouted(): Promise<void> {
+    if (this.d.encrypted) {
+      throw new NetworkError('BadRequest', 'weft: a routed network carries container traffic in clear, and this weft encrypts its traffic (--password); use an overlay network (no weft.mode option)');
+    }
+    // Docker turns forwarding on unless told not to (dockerd --ip-forward=false): weft does not overrule that
+    const forward = await this.d.sysctl.get('net/ipv4/ip_forward').catch(() => undefined);
+    if (forward === '0') {
+      throw new NetworkError('BadRequest', 'weft: a routed network needs IPv4 forwarding on this host, and it is off (sysctl net.ipv4.ip_forward=0); turn it on or use an overlay network');
+    }
   }
 
   /** where an endpoint's host end lives: on the bridge, or in the host's namespace for a routed network */

@@ -59,7 +59,7 @@ export function removalCalls(o: { network: string; endpoint: string; poolId: str
   ];
 }
 
-export async function startHarness(opts: { spares?: number; separate?: boolean; encrypted?: boolean } = {}): Promise<Harness> {
+export async function startHarness(opts: { spares?: number; separate?: boolean; encrypted?: boolean; ipForward?: boolean } = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-plugin-'));
   const socket = path.join(dir, 'weft.sock');
   const netlink = new FakeNetlink();
@@ -68,7 +68,7 @@ export async function startHarness(opts: { spares?: number; separate?: boolean; 
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
-  const sysctl = new RecordingSysctl();
+  const sysctl = new RecordingSysctl({ 'net/ipv4/ip_forward': opts.ipForward === false ? '0' : '1' });
   const spares = opts.spares ? new SparePairs({ ns, log: silentLogger, size: opts.spares }) : undefined;
   const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl, encrypted: opts.encrypted === true, ...(spares ? { spares } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));

@@ -123,6 +123,15 @@ describe('bad input', () => {
     expect((await createNetwork({})).created.json).toEqual({});
   });
 
+  test('with IPv4 forwarding off on the host, a routed network is refused in Err naming the sysctl, and makes nothing', async () => {
+    await h.close();
+    h = await startHarness({ ipForward: false });
+    const { created } = await createNetwork({ 'weft.mode': 'routed' });
+    expect(created.json.Err).toMatch(/needs IPv4 forwarding .*net\.ipv4\.ip_forward=0/);
+    expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    expect(h.networks.networks()).toEqual([]);
+  });
+
   test('weft.mode=overlay is the default: a bridge, as without the option', async () => {
     await createNetwork({ 'weft.mode': 'overlay' });
     expect(h.networks.network(NET)?.mode).toBeUndefined();
