@@ -23,4 +23,8 @@ export class FakeFirewall implements Firewall {
   async revokeSubnet(subnet: string): Promise<void> {
     this.subnets.delete(subnet);
   }
+
+  async routedSubnets(): Promise<string[]> {
+    return [...this.subnets];
+  }
 }

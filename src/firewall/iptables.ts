@@ -10,7 +10,22 @@ import type { BridgeRules, Firewall } from './types';
 
 type Rule = { table: 'filter' | 'raw'; spec: string[] };
 
-const forwardSubnet = (subnet: string): Rule => ({ table: 'filter', spec: ['FORWARD', '-s', subnet, '-d', subnet, '-j', 'ACCEPT'] });
+/** marks a routed subnet's rule as weft's: a subnet rule, unlike a bridge's, names nothing weft owns */
+const ROUTED_COMMENT = 'weft-routed';
+
+const forwardSubnet = (subnet: string): Rule => ({
+  table: 'filter', spec: ['FORWARD', '-s', subnet, '-d', subnet, '-m', 'comment', '--comment', ROUTED_COMMENT, '-j', 'ACCEPT'],
+});
+
+/** the subnets of weft's routed-subnet rules in `iptables -S FORWARD` output */
+export function routedSubnetsIn(listing: string): string[] {
+  const out: string[] = [];
+  for (const line of listing.split('\n')) {
+    const m = /^-A FORWARD -s (\S+) -d (\S+) -m comment --comment (\S+) -j ACCEPT$/.exec(line.trim());
+    if (m && m[1] === m[2] && m[3] === ROUTED_COMMENT) out.push(m[1]!);
+  }
+  return out;
+}
 
 const forward = (bridge: string): Rule => ({ table: 'filter', spec: ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'] });
 
@@ -65,6 +80,13 @@ export class IptablesFirewall implements Firewall {
   async revokeSubnet(subnet: string): Promise<void> {
     const rule = forwardSubnet(subnet);
     while (!this.missing && (await this.has(rule))) await this.run(rule.table, ['-D', ...rule.spec]);
+  }
+
+  async routedSubnets(): Promise<string[]> {
+    const listing = await this.exec(['-t', 'filter', '-S', 'FORWARD']);
+    if (this.missing) return [];
+    if (listing.code !== 0) throw new Error(`iptables -S FORWARD: ${listing.stderr.trim() || `exit ${listing.code}`}`);
+    return routedSubnetsIn(listing.stdout);
   }
 
   private async has(rule: Rule): Promise<boolean> {

@@ -28,4 +28,6 @@ export interface Firewall {
    */
   allowSubnet(subnet: string): Promise<void>;
   revokeSubnet(subnet: string): Promise<void>;
+  /** the subnets whose rules weft made, whatever made them (a network deleted in a crash leaves one) */
+  routedSubnets(): Promise<string[]>;
 }

@@ -161,6 +161,13 @@ export class Reconciler {
       await removeRoute(ns.host.nl, { dst: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.type === 'unreachable' ? { type: 'unreachable' as const } : {}) })
         .catch((e: unknown) => log.warn({ err: e, route: r.dst }, 'could not remove route'));
     }
+    // before any network is applied: a rule of a network being made must not look like an orphan
+    const routedNow = new Set(networks.networks().filter(isRouted).map((n) => n.subnet));
+    for (const subnet of await this.d.firewall.routedSubnets().catch(() => [])) {
+      if (routedNow.has(subnet)) continue;
+      log.info({ subnet }, 'removing firewall rule left from an earlier run');
+      await this.d.firewall.revokeSubnet(subnet).catch((e: unknown) => log.warn({ err: e, subnet }, 'could not remove firewall rule'));
+    }
     for (const net of networks.networks()) {
       await networks.applyNetwork(net).catch((e: unknown) => log.error({ err: e, bridge: net.bridge }, 'could not restore bridge'));
     }

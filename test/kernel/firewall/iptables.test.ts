@@ -59,18 +59,23 @@ test('a bad subnet is refused with iptables\' own reason, and leaves no rule beh
   expect(rules('raw', 'PREROUTING')).toEqual([]);
 });
 
-test('allowSubnet: one FORWARD accept from the subnet to the subnet, however often; revokeSubnet takes it and no other', async () => {
+test('allowSubnet: one FORWARD accept from the subnet to the subnet, however often, listed as weft\'s; revokeSubnet takes it and no other', async () => {
   await fw.allowSubnet('10.42.0.0/16');
   await fw.allowSubnet('10.42.0.0/16');
   await fw.allowSubnet('10.43.0.0/24');
+  // someone else's rule of the same shape is not weft's
+  iptables('-A', 'FORWARD', '-s', '10.49.0.0/16', '-d', '10.49.0.0/16', '-j', 'ACCEPT');
   expect(rules('filter', 'FORWARD').sort()).toEqual([
-    '-A FORWARD -s 10.42.0.0/16 -d 10.42.0.0/16 -j ACCEPT',
-    '-A FORWARD -s 10.43.0.0/24 -d 10.43.0.0/24 -j ACCEPT',
+    '-A FORWARD -s 10.42.0.0/16 -d 10.42.0.0/16 -m comment --comment weft-routed -j ACCEPT',
+    '-A FORWARD -s 10.43.0.0/24 -d 10.43.0.0/24 -m comment --comment weft-routed -j ACCEPT',
+    '-A FORWARD -s 10.49.0.0/16 -d 10.49.0.0/16 -j ACCEPT',
   ]);
+  expect((await fw.routedSubnets()).sort()).toEqual(['10.42.0.0/16', '10.43.0.0/24']);
   await fw.revokeSubnet('10.42.0.0/16');
   await fw.revokeSubnet('10.42.0.0/16');
-  expect(rules('filter', 'FORWARD')).toEqual(['-A FORWARD -s 10.43.0.0/24 -d 10.43.0.0/24 -j ACCEPT']);
+  expect(await fw.routedSubnets()).toEqual(['10.43.0.0/24']);
   await fw.revokeSubnet('10.43.0.0/24');
+  iptables('-D', 'FORWARD', '-s', '10.49.0.0/16', '-d', '10.49.0.0/16', '-j', 'ACCEPT');
   expect(rules('filter', 'FORWARD')).toEqual([]);
 });
 
@@ -80,5 +85,6 @@ test('without iptables every call returns (revokes used to loop for ever) and ch
   await none.revokeBridge(A.bridge);
   await none.allowSubnet('10.42.0.0/16');
   await none.revokeSubnet('10.42.0.0/16');
+  expect(await none.routedSubnets()).toEqual([]);
   expect(rules('filter', 'FORWARD')).toEqual([]);
 });

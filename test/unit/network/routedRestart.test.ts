@@ -50,6 +50,8 @@ describe.each([false, true])('the bridges in a namespace of their own: %s', (sep
     await host.replaceRoute({ dst: '10.45.0.0/16', type: 'unreachable', protocol: 87 });
     await host.replaceRoute({ dst: '10.45.0.9/32', gateway: '192.168.91.2', protocol: 87, priority: 20 });
     await host.replaceRoute({ dst: '10.44.0.9/32', gateway: '192.168.91.2', protocol: 87, priority: 20 });
+    // and its FORWARD rule
+    await firewall.allowSubnet('10.45.0.0/16');
     const before = (await host.getLink(HOST_END))!.index;
 
     const reconciler = new Reconciler({ networks, ipam, ns, firewall, clock, log: silentLogger, driver: 'weft' });
