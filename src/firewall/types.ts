@@ -1,5 +1,6 @@
 /**
- * Packet-filter rules weft needs on a network's bridge. Docker sets the FORWARD
+ * Packet-filter rules weft needs on a network's bridge (and, below, for a routed
+ * network's subnet, which the host forwards itself). Docker sets the FORWARD
  * policy to DROP and makes bridged IPv4 traffic pass iptables and conntrack
  * (bridge-nf-call-iptables), so:
  * - frames between two ports of a weft bridge are dropped unless a rule lets them through;
