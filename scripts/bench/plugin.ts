@@ -16,7 +16,9 @@
  *
  * Measured: one client, as `docker run` does it, RequestAddress → CreateEndpoint
  * → Join, then Leave → DeleteEndpoint → ReleaseAddress; then K clients at
- * once, each repeating the whole cycle. The plugin runs in a process of its own
+ * once, each repeating the whole cycle; then, as root, the one client again on a
+ * routed network (CreateEndpoint takes a spare pair, made ahead in the host's
+ * namespace and answering ARP, and gives it its /32 route and neighbour entry). The plugin runs in a process of its own
  * (forked, as weft runs apart from dockerd), so the client's work and garbage
  * collection do not land in the times of the calls it makes.
  */
@@ -68,6 +70,7 @@ const SERVER = '--bench-plugin-server';
 /** in a user namespace iptables may be refused: the rule is made once per network, never per endpoint, so it can go */
 const NO_IPTABLES = '--no-iptables';
 const SUBNET = '10.32.0.0/16';
+const ROUTED_SUBNET = '10.44.0.0/16';
 const CLIENTS = 8;
 
 interface Plan {
@@ -243,7 +246,7 @@ async function startPlugin(dir: string, iptables: boolean): Promise<Plugin> {
   const firewall = iptables ? new IptablesFirewall(log.child({ c: 'firewall' })) : new FakeFirewall();
   const networks: Networks = new Networks({
     store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, routedMtu: mtu, sysctl: procSysctl, onEndpointsChanged: () => publisher.schedule(),
-    spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
+    spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS, sysctl: procSysctl }),
   });
   const ownership = new Ownership(self, store, () => clock.now(), log.child({ c: 'ring' }));
   mesh.gossip.add(ownership);
@@ -344,18 +347,10 @@ async function measure(plan: Plan, iptables: boolean, log: (line: string) => voi
   const plugin = await forkPlugin(dir, iptables);
   const client = new UnixHttpClient(plugin.socket, plan.clients * 2);
   try {
-    // what dockerd sends for `docker network create -d weft --ipam-driver weft --subnet 10.32.0.0/16 weft`
     await client.call('/Plugin.Activate', undefined);
     await client.call('/NetworkDriver.GetCapabilities', undefined);
     await client.call('/IpamDriver.GetCapabilities', undefined);
-    const pool = await client.call('/IpamDriver.RequestPool', { AddressSpace: 'weft-local', Pool: SUBNET, SubPool: '', Options: {}, V6: false });
-    const poolId = String(pool.PoolID);
-    const gw = await client.call('/IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
-    const net = { id: hex(32), poolId };
-    await client.call('/NetworkDriver.CreateNetwork', {
-      NetworkID: net.id, Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} },
-      IPv4Data: [{ AddressSpace: 'weft-local', Gateway: String(gw.Address), Pool: SUBNET }], IPv6Data: [],
-    });
+    const net = await createNetwork(client, SUBNET, {});
     const fsync = fsyncMs(dir);
     log(`network ${SUBNET} created; state in ${filesystemOf(dir)}, fsync p50 ${ms(fsync)}`);
 
@@ -391,6 +386,8 @@ async function measure(plan: Plan, iptables: boolean, log: (line: string) => voi
     const loadSeconds = msSince(t1) / 1000;
     log(`${plan.clients} clients: ${cycles} cycles in ${loadSeconds.toFixed(1)} s`);
 
+    const routed = iptables ? await routedRounds(client, plan, log) : undefined;
+
     const errors = [...seq.errors, ...load.errors];
     const errorNote = errors.length ? `; ${errors.length} calls failed, first: ${errors[0]}` : '';
     if (seqDone < plan.rounds * 0.9) throw new Error(`${plan.rounds - seqDone} of ${plan.rounds} rounds failed, first: ${seq.errors[0]}`);
@@ -421,12 +418,42 @@ async function measure(plan: Plan, iptables: boolean, log: (line: string) => voi
         group: GROUP, name: `endpoint cycles/s, ${plan.clients} clients`, value: cycles / loadSeconds, unit: 'cycles/s', better: 'higher',
         note: `${plan.clients} clients at once, each repeating the six-call cycle for ${plan.seconds} s: ${formatNumber((6 * cycles) / loadSeconds)} calls/s${load.errors.length ? `; ${load.errors.length} calls failed, first: ${load.errors[0]}` : ''}`,
       },
+      ...(routed ? [{
+        group: GROUP, name: 'routed network: CreateEndpoint+Join p99', value: p99(routed.createJoin), unit: 'ms', better: 'lower' as const, target: target('<=', 10, 'ms'),
+        samples: r3(routed.createJoin),
+        note: `-o weft.mode=routed, one client, ${routed.createJoin.length} containers one after another: CreateEndpoint takes a spare pair (made ahead in the host's namespace, answering ARP) and gives it the endpoint's /32 route and neighbour entry; p50 ${ms(median(routed.createJoin))}, CreateEndpoint p99 ${ms(p99(routed.create))}${routed.errors.length ? `; ${routed.errors.length} calls failed, first: ${routed.errors[0]}` : ''}`,
+      }] : []),
     ];
   } finally {
     client.close();
     await plugin.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** what dockerd sends for `docker network create -d weft --ipam-driver weft --subnet SUBNET [-o …]` */
+async function createNetwork(client: UnixHttpClient, subnet: string, generic: Record<string, string>): Promise<{ id: string; poolId: string }> {
+  const pool = await client.call('/IpamDriver.RequestPool', { AddressSpace: 'weft-local', Pool: subnet, SubPool: '', Options: {}, V6: false });
+  const poolId = String(pool.PoolID);
+  const gw = await client.call('/IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+  const net = { id: hex(32), poolId };
+  const made = await client.call('/NetworkDriver.CreateNetwork', {
+    NetworkID: net.id, Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': generic },
+    IPv4Data: [{ AddressSpace: 'weft-local', Gateway: String(gw.Address), Pool: subnet }], IPv6Data: [],
+  });
+  if (made.Err) throw new Error(`CreateNetwork ${subnet}: ${String(made.Err)}`);
+  return net;
+}
+
+/** the one client's rounds on a routed network (this namespace forwards, as Docker leaves a host) */
+async function routedRounds(client: UnixHttpClient, plan: Plan, log: (line: string) => void): Promise<Timings> {
+  await procSysctl.set('net/ipv4/ip_forward', '1');
+  const net = await createNetwork(client, ROUTED_SUBNET, { 'weft.mode': 'routed' });
+  for (let i = 0; i < plan.warmUp; i++) await cycle(client, net);
+  const t = newTimings();
+  for (let i = 0; i < plan.rounds; i++) await cycle(client, net, t);
+  log(`routed network ${ROUTED_SUBNET}: ${t.createJoin.length} of ${plan.rounds} rounds`);
+  return t;
 }
 
 async function child(resultFile: string, quick: boolean, iptables: boolean): Promise<void> {

@@ -151,7 +151,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
   const networks: Networks = new Networks({
     ports: dataPlane,
     store, ns, firewall, clock, log: log.child({ c: 'network' }), mtu, routedMtu, sysctl: procSysctl, encrypted: key !== undefined,
-    spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS }),
+    spares: new SparePairs({ ns, log: log.child({ c: 'spares' }), size: SPARE_PAIRS, sysctl: procSysctl }),
     onNetworksChanged: () => networkSync.kick(),
     onEndpointsChanged: () => {
       publishEndpoints();

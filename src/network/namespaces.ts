@@ -6,6 +6,7 @@
  * see the traffic weft bridges, or the host's namespace itself where weft may not make one.
  */
 import type { Netlink, NetnsRef } from '../netlink/types';
+import { isRouted, type NetworkRecord } from './model';
 
 export interface Side {
   nl: Netlink;
@@ -26,6 +27,11 @@ export interface Namespaces {
 export function oneNamespace(nl: Netlink, ref: NetnsRef): Namespaces {
   const side = { nl, ref };
   return { host: side, bridges: side };
+}
+
+/** where a network's endpoints' host ends live: on its bridge, or in the host's namespace for a routed network */
+export function hostEndSide(ns: Namespaces, net: Pick<NetworkRecord, 'mode'>): Side {
+  return isRouted(net) ? ns.host : ns.bridges;
 }
 
 /** the bridges have a namespace of their own */

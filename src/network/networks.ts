@@ -19,9 +19,9 @@ import { KeyedMutex } from '../util/keyedMutex';
 import { NetworkError } from './errors';
 import type { Sysctl } from '../util/sysctl';
 import { type EndpointRecord, isRouted, type NetworkCollections, type NetworkMode, type NetworkRecord } from './model';
-import { type Namespaces, separate } from './namespaces';
+import { hostEndSide, type Namespaces, separate } from './namespaces';
 import { bridgeMac, bridgeName, containerVethName, gatewayMac, gatewayName, gatewayPortName, hostVethName, macForIp } from './names';
-import { applyRoutedEndpoint, applyRoutedNetwork, unapplyRoutedNetwork } from './routed';
+import { applyRoutedEndpoint, applyRoutedNetwork, routeEndpoint, unapplyRoutedNetwork, unrouteEndpoint } from './routed';
 import type { SparePairs } from './sparePairs';
 
 export interface CreateNetworkInput {
@@ -150,6 +150,7 @@ export class Networks {
       // routed traffic crosses the host's FORWARD chain in every layout
       await this.d.firewall.allowSubnet(rec.subnet);
       await this.d.ports?.attach(rec);
+      this.d.spares?.fill(rec);
       return;
     }
     const subnet = parseCidr(rec.subnet);
@@ -183,6 +184,7 @@ export class Networks {
   async unapplyNetwork(rec: NetworkRecord, bestEffort = false): Promise<void> {
     const step = (p: Promise<unknown>) => (bestEffort ? p.catch(() => undefined) : p);
     if (isRouted(rec)) {
+      await step(this.d.spares?.drain(rec.id) ?? Promise.resolve());
       await step(this.d.ports?.detach(rec) ?? Promise.resolve());
       await step(unapplyRoutedNetwork(this.d.ns.host.nl, rec));
       await step(this.d.firewall.revokeSubnet(rec.subnet));
@@ -198,8 +200,8 @@ export class Networks {
 
   /** every device a network owns on this host besides its endpoints', by the namespace it lives in */
   deviceNames(rec: NetworkRecord): { host: string[]; bridges: string[] } {
-    if (isRouted(rec)) return { host: rec.gateway ? [gatewayName(rec.id)] : [], bridges: [] };
     const spares = this.d.spares?.pairs(rec.id) ?? [];
+    if (isRouted(rec)) return { host: [...(rec.gateway ? [gatewayName(rec.id)] : []), ...spares.flatMap((s) => [s.hostVeth, s.containerVeth])], bridges: [] };
     return {
       host: [...(rec.gateway ? [gatewayName(rec.id)] : []), ...spares.map((s) => s.containerVeth)],
       bridges: [
@@ -249,7 +251,7 @@ export class Networks {
         try {
           await this.applyEndpoint(net, rec);
         } catch (e) {
-          await removeLink(this.endSide(net).nl, rec.hostVeth).catch(() => undefined);
+          await removeLink(hostEndSide(this.d.ns, net).nl, rec.hostVeth).catch(() => undefined);
           throw kernelError(`create veth ${rec.hostVeth}`, e);
         }
       }
@@ -302,9 +304,18 @@ export class Networks {
    * MAC a fresh pair was made with), and the pool makes the next spare meanwhile.
    */
   private async useSpare(net: NetworkRecord, base: Omit<EndpointRecord, 'hostVeth' | 'containerVeth'>): Promise<EndpointRecord | undefined> {
-    if (isRouted(net)) return undefined; // spares are made on a bridge
     const spare = await this.d.spares?.take(net.id);
-    return spare && { ...base, ...spare };
+    const rec = spare && { ...base, ...spare };
+    if (!rec || !isRouted(net)) return rec;
+    // a routed spare answers ARP already; what names the endpoint is its route and neighbour entry
+    try {
+      await routeEndpoint(this.d.ns.host.nl, rec);
+      return rec;
+    } catch (e) {
+      this.d.log.warn({ err: e, veth: rec.hostVeth }, 'could not route a spare veth pair; making a pair of the endpoint\'s own');
+      await removeLink(this.d.ns.host.nl, rec.hostVeth).catch(() => undefined);
+      return undefined;
+    }
   }
 
   /**
@@ -334,7 +345,7 @@ export class Networks {
       // Docker needs SrcName in the host namespace now; a leftover from a failed start may have lost it
       const fresh = this.unjoined.delete(rec.id);
       if (!fresh && !(await this.d.ns.host.nl.getLink(rec.containerVeth))) {
-        await removeLink(this.endSide(net).nl, rec.hostVeth);
+        await removeLink(hostEndSide(this.d.ns, net).nl, rec.hostVeth);
         await this.applyEndpoint(net, rec).catch((e: unknown) => {
           throw kernelError(`re-create veth ${rec.hostVeth}`, e);
         });
@@ -361,7 +372,7 @@ export class Networks {
     // by DeleteEndpoint Docker has moved the container end back out, down, under its first name:
     // the pair can serve the next container of the network
     const net = this.network(rec.networkId);
-    const kept = net && !isRouted(net) && this.d.spares ? await this.d.spares.giveBack(net, { hostVeth: rec.hostVeth, containerVeth: rec.containerVeth }) : false;
+    const kept = net && this.d.spares && (await this.unrouted(net, rec)) ? await this.d.spares.giveBack(net, { hostVeth: rec.hostVeth, containerVeth: rec.containerVeth }) : false;
     if (!kept) {
       await this.deletePair(rec).catch((e: unknown) => {
         throw kernelError(`delete veth ${rec.hostVeth}`, e);
@@ -370,10 +381,16 @@ export class Networks {
     this.forget(rec);
   }
 
+  /** a routed endpoint's pair without its route and neighbour entry, fit to be a spare again; true for others */
+  private async unrouted(net: NetworkRecord, rec: EndpointRecord): Promise<boolean> {
+    if (!isRouted(net)) return true;
+    return unrouteEndpoint(this.d.ns.host.nl, rec).then(() => true, () => false);
+  }
+
   private async deletePair(rec: EndpointRecord): Promise<void> {
     // deleting one end of a veth deletes both; the container end alone may be left after a crash
     const net = this.network(rec.networkId);
-    const deleted = await removeLink((net ? this.endSide(net) : this.d.ns.bridges).nl, rec.hostVeth);
+    const deleted = await removeLink((net ? hostEndSide(this.d.ns, net) : this.d.ns.bridges).nl, rec.hostVeth);
     if (!deleted) await removeLink(this.d.ns.host.nl, rec.containerVeth).catch(() => undefined);
   }
 
@@ -393,11 +410,6 @@ export class Networks {
     if (forward === '0') {
       throw new NetworkError('BadRequest', 'weft: a routed network needs IPv4 forwarding on this host, and it is off (sysctl net.ipv4.ip_forward=0); turn it on or use an overlay network');
     }
-  }
-
-  /** where an endpoint's host end lives: on the bridge, or in the host's namespace for a routed network */
-  private endSide(net: NetworkRecord): Namespaces['host'] {
-    return isRouted(net) ? this.d.ns.host : this.d.ns.bridges;
   }
 
   private requireNetwork(id: string): NetworkRecord {

@@ -14,7 +14,7 @@
  * two never overwrite each other while a container moves and the cluster has not yet caught up.
  */
 import { isNetlinkError } from '../netlink/errors';
-import { ensureAddress, ensureBridge, removeLink, removeRoute } from '../netlink/ensure';
+import { ensureAddress, ensureBridge, removeLink, removeNeighbour, removeRoute } from '../netlink/ensure';
 import type { Netlink, RouteSpec } from '../netlink/types';
 import type { Sysctl } from '../util/sysctl';
 import type { EndpointRecord, NetworkRecord } from './model';
@@ -65,8 +65,33 @@ export async function applyRoutedEndpoint(nl: Netlink, sysctl: Sysctl, net: Netw
       await nl.createVeth({ name: rec.hostVeth, peerName: rec.containerVeth, mtu: net.mtu, peerMac: rec.mac, up: true });
     }
   }
-  await sysctl.set(`net/ipv4/conf/${rec.hostVeth}/proxy_arp`, '1');
-  await sysctl.set(`net/ipv4/neigh/${rec.hostVeth}/proxy_delay`, '0');
+  await answerArp(sysctl, rec.hostVeth);
+  await routeEndpoint(nl, rec);
+}
+
+/** a routed network's spare pair (./sparePairs.ts): made as an endpoint's is, less what names the endpoint */
+export async function makeRoutedSpare(nl: Netlink, sysctl: Sysctl, net: NetworkRecord, names: { hostVeth: string; containerVeth: string }): Promise<void> {
+  await nl.createVeth({ name: names.hostVeth, peerName: names.containerVeth, mtu: net.mtu, up: true });
+  await answerArp(sysctl, names.hostVeth).catch(async (e: unknown) => {
+    await removeLink(nl, names.hostVeth).catch(() => undefined);
+    throw e;
+  });
+}
+
+/** proxy ARP on a host end, answered at once */
+async function answerArp(sysctl: Sysctl, dev: string): Promise<void> {
+  await sysctl.set(`net/ipv4/conf/${dev}/proxy_arp`, '1');
+  await sysctl.set(`net/ipv4/neigh/${dev}/proxy_delay`, '0');
+}
+
+/** what names the endpoint on its host end: the /32 route to it and its MAC */
+export async function routeEndpoint(nl: Netlink, rec: EndpointRecord): Promise<void> {
   await nl.replaceRoute(localRoute(rec));
   await nl.setNeighbour({ dev: rec.hostVeth, ip: bareIp(rec.address), mac: rec.mac });
+}
+
+/** takes that away again, so the pair can serve another endpoint as a spare */
+export async function unrouteEndpoint(nl: Netlink, rec: EndpointRecord): Promise<void> {
+  await removeRoute(nl, localRoute(rec));
+  await removeNeighbour(nl, { dev: rec.hostVeth, ip: bareIp(rec.address) });
 }

@@ -12,6 +12,10 @@
  * only; those a stopped process leaves are devices without a record, which the
  * reconciler removes at the next start.
  *
+ * A routed network's spares are made where its endpoints' are, in the host's
+ * namespace, on no bridge, answering ARP already (./routed.ts); taking one then
+ * costs the endpoint's route and neighbour entry, two netlink requests.
+ *
  * A pair also comes back when its endpoint is deleted (giveBack): by then Docker
  * has moved the container end back to the host namespace, down and under the
  * name weft gave it, so the pair is a spare again as it is. DeleteEndpoint then
@@ -22,8 +26,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { removeLink } from '../netlink/ensure';
-import type { NetworkRecord } from './model';
-import type { Namespaces } from './namespaces';
+import type { Sysctl } from '../util/sysctl';
+import { isRouted, type NetworkRecord } from './model';
+import { hostEndSide, type Namespaces } from './namespaces';
+import { makeRoutedSpare } from './routed';
 import { CONTAINER_VETH_PREFIX, HOST_VETH_PREFIX } from './names';
 
 /** per network; a `docker run` takes one, so two cover a burst of two before the refill catches up */
@@ -56,7 +62,8 @@ interface Pool {
 export class SparePairs {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly d: { ns: Namespaces; log: Logger; size: number }) {}
+  /** sysctl: for a routed network's spares (proxy ARP on the host end) */
+  constructor(private readonly d: { ns: Namespaces; log: Logger; size: number; sysctl: Sysctl }) {}
 
   /** tops the network's spares up in the background (idempotent) */
   fill(net: NetworkRecord): void {
@@ -106,19 +113,21 @@ export class SparePairs {
 
   /**
    * Takes back a deleted endpoint's pair when it is as a spare is made (the host end up on the
-   * network's bridge, the container end down in the host's namespace, the network's MTU): three
-   * lookups instead of a deletion that waits for RCU grace periods. false when it
-   * is not, when the pool is full or gone, or when a lookup fails; then the caller deletes it.
+   * network's bridge, or on none for a routed network, the container end down in the host's namespace,
+   * the network's MTU): three lookups instead of a deletion that waits for RCU grace periods. false
+   * when it is not, when the pool is full or gone, or when a lookup fails; then the caller deletes it.
+   * A routed endpoint's route and neighbour entry are the caller's to take away first.
    */
   async giveBack(net: NetworkRecord, pair: VethNames): Promise<boolean> {
     if (!this.hasRoom(net.id)) return false;
-    const { host: h, bridges: b } = this.d.ns;
+    const h = this.d.ns.host;
+    const b = hostEndSide(this.d.ns, net);
     try {
       const host = await b.nl.getLink(pair.hostVeth);
       const peer = await h.nl.getLink(pair.containerVeth);
-      const bridge = await b.nl.getLink(net.bridge);
+      const master = isRouted(net) ? undefined : (await b.nl.getLink(net.bridge))?.index ?? -1;
       const asSpare =
-        host?.kind === 'veth' && host.up && host.mtu === net.mtu && bridge !== undefined && host.masterIndex === bridge.index &&
+        host?.kind === 'veth' && host.up && host.mtu === net.mtu && host.masterIndex === master &&
         peer?.kind === 'veth' && !peer.up && peer.mtu === net.mtu && peer.masterIndex === undefined;
       // the lookups yield: the pool may have filled or closed meanwhile
       if (!asSpare || !this.hasRoom(net.id)) return false;
@@ -166,7 +175,7 @@ export class SparePairs {
     this.pools.delete(networkId);
     for (const s of pool.ready) {
       // deleting one end of a veth deletes both
-      await removeLink(this.d.ns.bridges.nl, s.hostVeth).catch((e: unknown) => this.d.log.warn({ err: e, veth: s.hostVeth }, 'could not remove a spare veth pair'));
+      await removeLink(hostEndSide(this.d.ns, pool.net).nl, s.hostVeth).catch((e: unknown) => this.d.log.warn({ err: e, veth: s.hostVeth }, 'could not remove a spare veth pair'));
     }
   }
 
@@ -177,9 +186,13 @@ export class SparePairs {
       try {
         const { net } = pool;
         const { host, bridges } = this.d.ns;
-        await bridges.nl.createVeth({
-          name: names.hostVeth, peerName: names.containerVeth, peerNetns: host.ref, mtu: net.mtu, master: net.bridge, up: true,
-        });
+        if (isRouted(net)) {
+          await makeRoutedSpare(host.nl, this.d.sysctl, net, names);
+        } else {
+          await bridges.nl.createVeth({
+            name: names.hostVeth, peerName: names.containerVeth, peerNetns: host.ref, mtu: net.mtu, master: net.bridge, up: true,
+          });
+        }
         pool.ready.push(names);
         wake(pool);
       } catch (e) {

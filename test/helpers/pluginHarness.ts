@@ -69,7 +69,7 @@ export async function startHarness(opts: { spares?: number; separate?: boolean; 
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
   const sysctl = new RecordingSysctl({ 'net/ipv4/ip_forward': opts.ipForward === false ? '0' : '1' });
-  const spares = opts.spares ? new SparePairs({ ns, log: silentLogger, size: opts.spares }) : undefined;
+  const spares = opts.spares ? new SparePairs({ ns, log: silentLogger, size: opts.spares, sysctl }) : undefined;
   const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl, encrypted: opts.encrypted === true, ...(spares ? { spares } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, (s) => networks.subnetUser(s));
   const server: Server = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), silentLogger), socket);

@@ -28,7 +28,7 @@ function setup(spares = 0) {
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
   const firewall = new FakeFirewall();
-  const pool = spares > 0 ? new SparePairs({ ns, log: silentLogger, size: spares }) : undefined;
+  const pool = spares > 0 ? new SparePairs({ ns, log: silentLogger, size: spares, sysctl: new RecordingSysctl() }) : undefined;
   const networks = new Networks({ store, ns, firewall, clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl(), ...(pool ? { spares: pool } : {}) });
   const ipam = new Ipam(store, clock, { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') }, () => undefined);
   const reconciler = new Reconciler({ networks, ipam, ns, firewall, clock, log: silentLogger, driver: 'weft' });

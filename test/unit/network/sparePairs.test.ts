@@ -27,9 +27,10 @@ function setup(size = 2) {
   const netlink = new FakeNetlink();
   const store = new MemoryStore<IpamCollections & NetworkCollections>();
   const clock = new FakeScheduler();
-  const spares = new SparePairs({ ns: oneNamespace(netlink, netlink.ref()), log: silentLogger, size });
-  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl: new RecordingSysctl(), spares });
-  return { netlink, store, clock, spares, networks };
+  const sysctl = new RecordingSysctl();
+  const spares = new SparePairs({ ns: oneNamespace(netlink, netlink.ref()), log: silentLogger, size, sysctl });
+  const networks = new Networks({ store, ns: oneNamespace(netlink, netlink.ref()), firewall: new FakeFirewall(), clock, log: silentLogger, mtu: 1450, routedMtu: 1500, sysctl, spares });
+  return { netlink, store, clock, spares, networks, sysctl };
 }
 
 /** lets the pool's background work run to its end */

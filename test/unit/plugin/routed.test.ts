@@ -138,3 +138,51 @@ describe('bad input', () => {
     expect((await h.bridges.getLink(`weft-${NET.slice(0, 10)}`))?.kind).toBe('bridge');
   });
 });
+
+describe('a routed network with spare pairs', () => {
+  beforeEach(async () => (h = await startHarness({ spares: 2, separate: true })));
+  const settle = async () => {
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  test('spares wait in the host\'s namespace answering ARP; CreateEndpoint makes no pair, only its route and neighbour; a pair comes back bare', async () => {
+    const { poolId } = await createNetwork({ 'weft.mode': 'routed' });
+    await settle();
+    const spareEnds = (await h.netlink.listLinks()).filter((l) => /^wfhz/.test(l.name));
+    expect(spareEnds).toHaveLength(2);
+    for (const l of spareEnds) {
+      expect(l).toMatchObject({ kind: 'veth', up: true, mtu: 1500 });
+      expect(l.masterIndex).toBeUndefined();
+      expect(h.sysctl.values.get(`net/ipv4/conf/${l.name}/proxy_arp`)).toBe('1');
+      expect(h.sysctl.values.get(`net/ipv4/neigh/${l.name}/proxy_delay`)).toBe('0');
+    }
+    expect((await h.bridges.listLinks()).map((l) => l.name)).toEqual(['lo']);
+
+    const before = h.netlink.calls.length;
+    const c = await runContainer(poolId, '10.44.0.80');
+    expect(c.endpoint.json).toEqual({});
+    const ep = h.networks.endpoint(NET, EP);
+    expect(ep.hostVeth).toMatch(/^wfhz/);
+    expect(spareEnds.map((l) => l.name)).toContain(ep.hostVeth);
+    // the endpoint's own calls: its route and neighbour entry; the one pair made is the pool's next spare
+    const calls = h.netlink.calls.slice(before);
+    expect(calls.filter((x) => x.op !== 'createVeth').map((x) => x.op)).toEqual(['replaceRoute', 'setNeighbour']);
+    expect(calls.filter((x) => x.op === 'createVeth').map((x) => (x.args as { name: string }).name)).not.toContain(ep.hostVeth);
+    const end = (await h.netlink.getLink(ep.hostVeth))!;
+    expect(await weftRoutes()).toContainEqual(expect.objectContaining({ dst: '10.44.0.80/32', ifindex: end.index, priority: LOCAL_METRIC }));
+    expect(await h.netlink.listNeighbours(ep.hostVeth)).toEqual([expect.objectContaining({ ip: '10.44.0.80', mac: MAC })]);
+
+    // Docker moves the container end back, down, before DeleteEndpoint: the pair goes back to the pool bare
+    await h.call('/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP });
+    expect(await h.call('/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP })).toEqual({ status: 200, json: {} });
+    expect(await h.netlink.getLink(ep.hostVeth)).toBeDefined();
+    expect((await weftRoutes()).map((r) => r.dst)).not.toContain('10.44.0.80/32');
+    expect(await h.netlink.listNeighbours(ep.hostVeth)).toEqual([]);
+
+    // the network goes, its spares with it
+    await h.call('/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: '10.44.0.80' });
+    expect(await h.call('/NetworkDriver.DeleteNetwork', { NetworkID: NET })).toEqual({ status: 200, json: {} });
+    expect((await h.netlink.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    expect(await weftRoutes()).toEqual([]);
+  });
+});
