@@ -299,9 +299,10 @@ export class Networks {
 
   /**
    * A spare pair of the network as the endpoint's, or undefined when the pool has none (SparePairs.take).
-   * No kernel call: the spare's container end gets the endpoint's MAC from Docker,
-   * which sets it as it moves the interface into the container (as it does for the
-   * MAC a fresh pair was made with), and the pool makes the next spare meanwhile.
+   * No kernel call on an overlay network (two on a routed one: the endpoint's route and neighbour
+   * entry): the spare's container end gets the endpoint's MAC from Docker, which sets it as it moves
+   * the interface into the container (as it does for the MAC a fresh pair was made with), and the pool
+   * makes the next spare meanwhile.
    */
   private async useSpare(net: NetworkRecord, base: Omit<EndpointRecord, 'hostVeth' | 'containerVeth'>): Promise<EndpointRecord | undefined> {
     const spare = await this.d.spares?.take(net.id);
