@@ -1,16 +1,14 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { reset } from '../../../src/cli/commands/reset';
+import { tmpDirs } from '../../helpers/tmpDb';
 
-const made: string[] = [];
-afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const tmpDir = tmpDirs('weft-reset-');
 
 /** a state dir with weft's files and a log; no daemon runs (the pid file names none) */
 function stateDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-reset-'));
-  made.push(dir);
+  const dir = tmpDir();
   for (const f of ['weft.db', 'weft.db-wal', 'weft.db-shm', 'weft.log']) fs.writeFileSync(path.join(dir, f), 'x');
   return dir;
 }

@@ -1,6 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseCidr } from '../../../src/addr/cidr';
 import { IpamError } from '../../../src/ipam/errors';
 import { Ipam, type IpamCollections } from '../../../src/ipam/ipam';
@@ -10,15 +7,10 @@ import { MemoryStore } from '../../../src/store/memory';
 import { SqliteStore } from '../../../src/store/sqlite';
 import type { Store } from '../../../src/store/types';
 import { FakeScheduler } from '../../../src/util/scheduler';
+import { tmpDbs } from '../../helpers/tmpDb';
 
 const config = { range: parseCidr('10.32.0.0/12'), defaultSubnet: parseCidr('10.32.0.0/16') };
-const made: string[] = [];
-afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-function tmpDb(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-ipam-'));
-  made.push(dir);
-  return path.join(dir, 'weft.db');
-}
+const tmpDb = tmpDbs('weft-ipam-');
 const acode = async (fn: () => Promise<unknown>): Promise<string> => {
   try {
     await fn();

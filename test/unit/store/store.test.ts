@@ -1,20 +1,12 @@
 /** The store contract, for the daemon's SQLite store and its in-memory twin alike. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { MemoryStore } from '../../../src/store/memory';
 import { SqliteStore } from '../../../src/store/sqlite';
 import type { Store } from '../../../src/store/types';
+import { tmpDbs } from '../../helpers/tmpDb';
 
 type C = { things: { n: number; tags?: string[] }; others: { s: string } };
 
-const made: string[] = [];
-afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-function tmpDb(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-store-'));
-  made.push(dir);
-  return path.join(dir, 'weft.db');
-}
+const tmpDb = tmpDbs('weft-store-');
 
 describe.each([
   ['memory', (): Store<C> => new MemoryStore<C>()],
