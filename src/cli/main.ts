@@ -38,6 +38,7 @@ function program(): Command {
     .option('--password <password>', 'encrypt and authenticate the mesh (or WEFT_PASSWORD)')
     .option('--nickname <name>', 'this peer\'s name in status (default: the hostname)')
     .option('--no-fastdp', 'no kernel VXLAN path: weft carries all traffic between hosts (the sleeve)')
+    .option('--no-bpf', 'no eBPF redirects on routed networks: the host\'s IP stack forwards their traffic')
     .option('--vxlan-port <port>', 'UDP port of the kernel VXLAN path, the same on every peer', String(DEFAULTS.vxlanPort))
     .option('--remove-on-signal', 'SIGTERM/SIGINT also take weft\'s devices out of the kernel, as weft stop does (a managed plugin)')
     .option('--bridges-netns <path|host>', 'the network namespace weft\'s bridges live in, pinned at this path; host: the host\'s own', DEFAULTS.bridgesNetns)
@@ -60,6 +61,7 @@ function program(): Command {
         password: opts.password as string | undefined,
         nickname: opts.nickname as string | undefined,
         fastdp: opts.fastdp !== false,
+        bpf: opts.bpf !== false,
         vxlanPort: opts.vxlanPort as string,
         removeOnSignal: opts.removeOnSignal === true,
         bridgesNetns: opts.bridgesNetns as string,

@@ -37,6 +37,8 @@ export interface Config {
   nickname: string;
   /** the kernel VXLAN fast path (--no-fastdp turns it off: the sleeve carries everything) */
   fastdp: boolean;
+  /** eBPF redirects on routed networks' devices (--no-bpf turns them off: the host's stack forwards) */
+  bpf: boolean;
   /** UDP port of the kernel VXLAN path, the same on every peer */
   vxlanPort: number;
   /** SIGTERM/SIGINT also take weft's devices out of the kernel (a managed plugin: `docker plugin disable` is a SIGTERM) */
@@ -83,6 +85,7 @@ export interface RawOptions {
   password?: string;
   nickname?: string;
   fastdp?: boolean;
+  bpf?: boolean;
   vxlanPort?: string;
   removeOnSignal?: boolean;
   /** a path, or `host` */
@@ -118,6 +121,7 @@ export function buildConfig(o: RawOptions, env: NodeJS.ProcessEnv = process.env)
     ...passwordOption(o.password ?? env.WEFT_PASSWORD),
     nickname: nicknameOption(o.nickname ?? os.hostname()),
     fastdp: o.fastdp ?? true,
+    bpf: o.bpf ?? true,
     vxlanPort: o.vxlanPort === undefined ? DEFAULTS.vxlanPort : portOption(o.vxlanPort, '--vxlan-port'),
     removeOnSignal: o.removeOnSignal === true,
     ...bridgesNetnsOption(o.bridgesNetns ?? DEFAULTS.bridgesNetns),

@@ -25,6 +25,8 @@ import { isPeerId, newPeerId, type PeerId } from '../mesh/peerId';
 import { DataPlane, sleeveBudgetFor } from '../dataplane/dataPlane';
 import { PROBE_LOCAL_IP_TEXT, PROBE_PORT } from '../dataplane/frames/vxlanProbe';
 import type { Path } from '../dataplane/plan';
+import { Redirects } from '../dataplane/redirect/redirects';
+import { kernelTcx } from '../dataplane/redirect/tcx';
 import { openTap } from '../dataplane/tap/tap';
 import { DEFAULT_MESH_TIMES, Mesh } from '../mesh/router';
 import { DropCounter } from '../mesh/stats';
@@ -135,6 +137,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     sleeveBudget: sleeveBudgetFor(transport.singleSendCapacity),
     // after the loop's I/O callbacks: what the TAP gave in one turn leaves in as few datagrams as fit
     sleeveDefer: (flush) => setImmediate(flush),
+    ...(config.bpf ? { redirects: new Redirects({ tcx: kernelTcx, log: log.child({ c: 'redirect' }) }) } : { redirectsOff: '--no-bpf' }),
   });
   endpointTable.watch(() => dataPlane.schedule());
   networkSegments.watch(() => dataPlane.schedule());

@@ -32,6 +32,7 @@ import { applyPlan } from './kernelPlane';
 import { computePaths, nextHop, samePaths } from './paths';
 import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork, planRoutes } from './plan';
 import { FastdpProber } from './prober';
+import type { Redirects } from './redirect/redirects';
 import { applyRoutes } from './routedPlane';
 import { type PeerTraffic, Sleeve } from './sleeve';
 import { TAP_GSO_MAX_SIZE, type TapDevice } from './tap/tap';
@@ -72,6 +73,9 @@ export interface DataPlaneDeps {
   sleeveBudget: number;
   /** when the sleeve sends datagrams that still have room (SleeveOptions.defer); the daemon: setImmediate */
   sleeveDefer?: (flush: () => void) => void;
+  /** routed networks' eBPF redirects (./redirect/redirects.ts); undefined: off (--no-bpf), with the reason */
+  redirects?: Redirects;
+  redirectsOff?: string;
 }
 
 /** what a sealed mesh frame leaves for packed frames after the sleeve header (64934 bytes) */
@@ -169,6 +173,7 @@ export class DataPlane {
     await this.running;
     this.nets.clear();
     this.routed.clear();
+    this.d.redirects?.closeAll();
     this.sleeve.close();
     await this.probeSocket?.close();
     if (this.d.fastdp && !keep) await removeLink(this.d.ns.host.nl, PROBE_DEVICE).catch(() => false);
@@ -222,6 +227,7 @@ export class DataPlane {
     if (this.routed.delete(net.id)) {
       await this.running; // a pass under way would put back what goes now
       await applyRoutes(this.d.ns.host.nl, net.subnet, new Map(), this.d.log);
+      this.schedule(); // its redirect programs go with its routes
       return;
     }
     const vni = this.tapOf.get(net.id)?.vni;
@@ -230,6 +236,18 @@ export class DataPlane {
     this.tapOf.delete(net.id);
     if (vni !== undefined) this.sleeve.detach(vni);
     await removeLink(this.d.ns.bridges.nl, vxlanName(net.id));
+  }
+
+  /** after the routes: each routed network's redirect program where its routes lead (none left once none is routed) */
+  private async syncRedirects(): Promise<void> {
+    const r = this.d.redirects;
+    if (!r) return;
+    const subnets = [...this.routed.values()].map((n) => n.subnet);
+    const routes = subnets.length === 0 ? [] : await this.d.ns.host.nl.listRoutes().catch((e: unknown) => {
+      this.d.log.error({ err: e }, 'could not read the routes for the eBPF redirects');
+      return undefined;
+    });
+    if (routes) r.sync(subnets, routes);
   }
 
   /** per peer: how frames reach it */
@@ -246,6 +264,7 @@ export class DataPlane {
     return {
       fastdp: this.d.fastdp,
       vxlanPort: this.d.vxlanPort,
+      redirect: this.d.redirects?.status() ?? { on: false, off: this.d.redirectsOff ?? 'off', devices: 0, subnets: {} },
       sleeve: { ...this.sleeve.counters, taps: this.sleeve.tapStats() },
       traffic: Object.fromEntries(this.sleeve.trafficByPeer()),
     };
@@ -341,6 +360,7 @@ export class DataPlane {
         .catch((e: unknown) => this.d.log.error({ err: e, network: id.slice(0, 12) }, 'could not program the routes of a network'));
     }
     this.sayOffLink(offLink);
+    await this.syncRedirects();
     for (const net of [...this.nets.values()]) {
       if (this.nets.get(net.id) !== net) continue; // detached (or re-attached) meanwhile
       const plan = planNetwork({

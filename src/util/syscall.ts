@@ -1,5 +1,5 @@
 /**
- * Raw Linux syscalls for netns.ts and nsSocket.ts, through syscall-napi's native binding.
+ * Raw Linux syscalls for netns.ts, nsSocket.ts and bpf/bpf.ts, through syscall-napi's native binding.
  *
  * syscall-napi's entry point is an ES module, which CommonJS cannot load synchronously everywhere
  * (jest refuses), and namespace switches must be synchronous. So this loads the package's compiled
@@ -19,17 +19,17 @@ interface Binding {
 
 export type SyscallName =
   | 'close' | 'ioctl' | 'mount' | 'umount2' | 'unshare' | 'setns'
-  | 'socket' | 'bind' | 'sendto' | 'recvfrom' | 'setsockopt';
+  | 'socket' | 'bind' | 'sendto' | 'recvfrom' | 'setsockopt' | 'bpf';
 
 /** asm/unistd_64.h (x86-64) and asm-generic/unistd.h (arm64) */
 export const SYSCALL_NUMBERS: Readonly<Record<string, Readonly<Record<SyscallName, bigint>>>> = {
   x64: {
     close: 3n, ioctl: 16n, mount: 165n, umount2: 166n, unshare: 272n, setns: 308n,
-    socket: 41n, bind: 49n, sendto: 44n, recvfrom: 45n, setsockopt: 54n,
+    socket: 41n, bind: 49n, sendto: 44n, recvfrom: 45n, setsockopt: 54n, bpf: 321n,
   },
   arm64: {
     close: 57n, ioctl: 29n, mount: 40n, umount2: 39n, unshare: 97n, setns: 268n,
-    socket: 198n, bind: 200n, sendto: 206n, recvfrom: 207n, setsockopt: 208n,
+    socket: 198n, bind: 200n, sendto: 206n, recvfrom: 207n, setsockopt: 208n, bpf: 280n,
   },
 };
 
@@ -41,6 +41,7 @@ const ERRNOS: ReadonlyArray<readonly [number, string, string]> = [
   [4, 'EINTR', 'Interrupted system call'],
   [5, 'EIO', 'Input/output error'],
   [6, 'ENXIO', 'No such device or address'],
+  [7, 'E2BIG', 'Argument list too long'],
   [9, 'EBADF', 'Bad file descriptor'],
   [11, 'EAGAIN', 'Resource temporarily unavailable'],
   [12, 'ENOMEM', 'Cannot allocate memory'],

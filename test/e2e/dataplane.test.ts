@@ -172,6 +172,12 @@ describe('a routed network (-o weft.mode=routed)', () => {
     await docker('h1', ['exec', 'rleft', 'ping', '-c', '3', '-W', '2', ipB]);
     await docker('h3', ['exec', 'rright', 'ping', '-c', '3', '-W', '2', ipA]);
     const serverIp = ipB;
+    // each host's redirect programs: on its container's host end and on eth0, towards the other
+    for (const h of ['h1', 'h3']) {
+      await waitFor(`${h}: redirects on two devices`, 10_000, async () => /routed, no bridge; eBPF redirects on 2 devices/.test(await shOk(h, 'bin/weft status')));
+    }
+    const forwarded = async (h: string) => Number(/^\s*(\d+)\s.*weft-routed/m.exec(await shOk(h, 'iptables -L FORWARD -v -n -x'))?.[1] ?? NaN);
+    const before = { h1: await forwarded('h1'), h3: await forwarded('h3') };
     await docker('h3', ['exec', '-d', 'rright', 'sh', '-c', 'sleep 600 | nc -l -p 5001 > /tmp/in']);
     await docker('h1', ['exec', 'rleft', 'dd', 'if=/dev/urandom', 'of=/tmp/out', 'bs=1M', 'count=20'], 60_000);
     const sent = (await docker('h1', ['exec', 'rleft', 'md5sum', '/tmp/out'])).split(' ')[0];
@@ -179,6 +185,12 @@ describe('a routed network (-o weft.mode=routed)', () => {
     await docker('h1', ['exec', 'rleft', 'sh', '-c', `nc ${serverIp} 5001 < /tmp/out`], 120_000);
     await waitFor('20 MB arrived', 20_000, async () => (await docker('h3', ['exec', 'rright', 'sh', '-c', 'wc -c < /tmp/in'])).trim() === String(20 * 1024 * 1024));
     expect((await docker('h3', ['exec', 'rright', 'md5sum', '/tmp/in'])).split(' ')[0]).toBe(sent);
+    // the programs forwarded it: 20 MB is hundreds of packets even as super-frames, and FORWARD's accept saw
+    // next to none of them (the count can move by a few, e.g. a neighbour being resolved)
+    for (const h of ['h1', 'h3'] as const) {
+      expect(Number.isFinite(before[h])).toBe(true);
+      expect((await forwarded(h)) - before[h]).toBeLessThan(20);
+    }
     // h1 routes h3's container through h3's underlay address; its own through the host end
     const routes = await shOk('h1', 'ip route show proto 87');
     expect(routes).toMatch(new RegExp(`^${ipB.replace(/\./g, '\\.')} via 192\\.168\\.91\\.3 dev eth0 (proto \\S+ )?metric 20`, 'm'));
@@ -190,7 +202,7 @@ describe('a routed network (-o weft.mode=routed)', () => {
     const links = await shOk('h1', `ip -o link show; ${inBridges('ip -o link show')}`);
     expect(links).not.toContain(`weft-${id.slice(0, 10)}`);
     expect(links).not.toContain(`wfv${id.slice(0, 12)}`);
-    expect(await shOk('h1', 'bin/weft status')).toMatch(/10\.44\.0\.0\/16 +gateway 10\.44\.0\.1 +routed, no bridge/);
+    expect(await shOk('h1', 'bin/weft status')).toMatch(/10\.44\.0\.0\/16 +gateway 10\.44\.0\.1 +routed, no bridge; eBPF redirects on \d+ devices/);
   }, 180_000);
 
   test('move: --ip X leaves h1 and starts on h2; h3 gets replies from X within 1 s of the start', async () => {

@@ -42,6 +42,7 @@ export function daemonArgs(o: RawOptions): string[] {
   }
   if (o.defaultNetwork === false) args.push('--no-default-network');
   if (o.fastdp === false) args.push('--no-fastdp');
+  if (o.bpf === false) args.push('--no-bpf');
   if (o.removeOnSignal === true) args.push('--remove-on-signal');
   // the password goes by environment, never on a command line others can read in ps
   return [...args, ...(o.peers ?? [])];

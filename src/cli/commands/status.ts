@@ -21,7 +21,7 @@ interface StatusView {
     peers: Array<{ id: string; nickname: string; addr: string; state: string; lastHeard?: number; rttMs?: number; mode: string; via?: string }>;
     targets: string[];
   };
-  dataplane: { fastdp: boolean; fastdpOff?: string; encrypted: boolean };
+  dataplane: { fastdp: boolean; fastdpOff?: string; encrypted: boolean; redirect?: { on: boolean; off?: string; devices: number; subnets?: Record<string, number> } };
   ring: { waiting: boolean; owners: Array<{ peer: string; nickname: string; addresses: number }>; conflict?: { peer: string; nickname: string } };
 }
 
@@ -46,7 +46,7 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     `peers: ${v.mesh.peers.length}`,
     ...v.mesh.peers.map((p) => `  ${p.id}  ${p.nickname.padEnd(12)} ${p.addr.padEnd(21)} ${p.state.padEnd(8)} ${modeText(p, v.mesh.peers).padEnd(16)} ${p.rttMs !== undefined ? `rtt ${p.rttMs} ms` : ''}${p.lastHeard !== undefined ? `  heard ${((now - p.lastHeard) / 1000).toFixed(1)} s ago` : ''}`),
     `networks: ${v.networks.length}`,
-    ...v.networks.map((n) => `  ${short(n.id)}  ${n.subnet.padEnd(18)} gateway ${n.gateway ?? '-'}  ${n.mode === 'routed' ? 'routed, no bridge' : `bridge ${n.bridge}`}`),
+    ...v.networks.map((n) => `  ${short(n.id)}  ${n.subnet.padEnd(18)} gateway ${n.gateway ?? '-'}  ${n.mode === 'routed' ? `routed, no bridge; ${redirectText(v.dataplane.redirect, n.subnet)}` : `bridge ${n.bridge}`}`),
     `endpoints: ${v.endpoints.length}`,
     ...v.endpoints.map((e) => `  ${short(e.id)}  ${e.address.padEnd(18)} ${e.mac}  network ${short(e.networkId)}${e.sandboxKey ? '  joined' : ''}`),
     `address range ${v.range} owned by:${v.ring.waiting ? ' (waiting for the ring from a peer)' : ''}`,
@@ -56,6 +56,14 @@ export async function status(o: { json?: boolean; statusAddr?: string }): Promis
     ...v.pools.map((p) => `  ${p.subnet.padEnd(18)} ${String(p.used).padStart(7)} of ${p.size} used${p.range ? `, ip-range ${p.range}` : ''}`),
   ];
   console.log(lines.join('\n'));
+}
+
+/** a routed network's forwarding: by its redirect programs (on how many devices), or by the stack and why */
+export function redirectText(r: StatusView['dataplane']['redirect'], subnet: string): string {
+  if (!r) return 'forwarded by the stack';
+  if (!r.on) return `forwarded by the stack (eBPF redirects off: ${r.off ?? 'off'})`;
+  const n = r.subnets?.[subnet] ?? 0;
+  return `eBPF redirects on ${n} device${n === 1 ? '' : 's'}`;
 }
 
 function modeText(p: { mode: string; via?: string }, peers: Array<{ id: string; nickname: string }>): string {

@@ -13,3 +13,10 @@ test('the background daemon gets the options it was launched with', () => {
 test('--driver and --remove-on-signal reach the background daemon', () => {
   expect(daemonArgs({ driver: 'weft:latest', removeOnSignal: true, peers: ['192.168.1.2'] })).toEqual(['--driver', 'weft:latest', '--remove-on-signal', '192.168.1.2']);
 });
+
+test('--no-fastdp and --no-bpf reach the background daemon, and turn the config\'s switches off', () => {
+  const o = { fastdp: false, bpf: false };
+  expect(daemonArgs(o)).toEqual(['--no-fastdp', '--no-bpf']);
+  expect(buildConfig(o, {})).toMatchObject({ fastdp: false, bpf: false });
+  expect(buildConfig({}, {})).toMatchObject({ fastdp: true, bpf: true });
+});

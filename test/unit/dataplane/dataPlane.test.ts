@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
 import { parseCidr, parseIp } from '../../../src/addr/cidr';
+import { Redirects } from '../../../src/dataplane/redirect/redirects';
+import { RecordingTcx } from '../../../src/dataplane/redirect/tcx';
+import { silentLogger } from '../../../src/util/log';
 import { DataPlane, type DataPlaneDeps, type MeshPort, RESYNC_MS, SLEEVE_BUDGET, sleeveBudgetFor } from '../../../src/dataplane/dataPlane';
 import { type Bytes, joined } from '../../../src/mesh/transport/bytes';
 import { parseArp } from '../../../src/dataplane/frames/arp';
@@ -142,7 +145,7 @@ function recordingLog() {
 }
 
 /** separate: the bridges (nl) in a namespace of their own, beside the host's (host) */
-async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?: PeerId[]; separate?: boolean } = {}) {
+async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?: PeerId[]; separate?: boolean; redirects?: Redirects } = {}) {
   const nl = new GatedNetlink();
   const host = o.separate ? new GatedNetlink() : nl;
   for (const n of o.bridges ?? [NET]) await nl.createBridge({ name: n.bridge, mtu: n.mtu, mac: n.mac });
@@ -175,6 +178,7 @@ async function harness(o: { fastdp?: boolean; bridges?: NetworkRecord[]; hosts?:
     drops,
     tickMs: TICK,
     sleeveBudget: 60_000,
+    ...(o.redirects ? { redirects: o.redirects } : { redirectsOff: '--no-bpf' }),
   };
   const dp = new DataPlane(deps);
   let acked = 0;
@@ -320,7 +324,7 @@ describe('DataPlane: devices', () => {
     expect(h.taps.map((t) => t.name)).toEqual([TAP]);
     expect(h.dp.deviceNames(NET)).toEqual([VX, TAP]);
     expect(h.dp.status()).toEqual({
-      fastdp: true, vxlanPort: VXLAN_PORT,
+      fastdp: true, vxlanPort: VXLAN_PORT, redirect: { on: false, off: '--no-bpf', devices: 0, subnets: {} },
       sleeve: { relayed: 0, arpAnswered: 0, announced: 0, split: 0, pieces: 0, taps: [{ vni: VNI, name: TAP, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropsOut: 0, batches: 0, oneOffBatches: 0 }] },
       traffic: {},
     });
@@ -803,8 +807,8 @@ describe('DataPlane: routed networks', () => {
   const routes = async (nl: FakeNetlink) => (await nl.listRoutes()).filter((r) => r.protocol === 87)
     .map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.priority ? ` metric ${r.priority}` : ''}`).sort();
 
-  async function routedHarness() {
-    const h = await harness({ separate: true, bridges: [], hosts: [A, B, C] });
+  async function routedHarness(redirects?: Redirects) {
+    const h = await harness({ separate: true, bridges: [], hosts: [A, B, C], ...(redirects ? { redirects } : {}) });
     // the underlay: on-link for the peers' addresses
     await h.host.createBridge({ name: 'eth0' });
     await h.host.setLink('eth0', { up: true });
@@ -872,6 +876,31 @@ describe('DataPlane: routed networks', () => {
     await h.acking(TICK + 20);
     expect(await routes(h.host)).toEqual(['10.44.0.2/32 metric 10', '10.44.0.3/32 via 192.168.91.2 metric 20', '10.44.0.4/32 via 192.168.91.3 metric 20', '10.44.0.5/32 via 192.168.91.3 metric 20']);
     expect(said(/on a link of this host again/)).toEqual([expect.objectContaining({ level: 'info', obj: { peer: '10.99.0.3' } })]);
+    await h.dp.stop();
+  });
+
+  test('redirect programs follow the routes: on the host end and the underlay device; gone after detach; closed at stop', async () => {
+    const tcx = new RecordingTcx();
+    const h = await routedHarness(new Redirects({ tcx, log: silentLogger }));
+    h.state.endpoints = [rep(A, 2), rep(B, 3)];
+    h.dp.schedule();
+    await h.acking(TICK + 20);
+    const index = async (name: string) => (await h.host.getLink(name))!.index;
+    expect(tcx.attached()).toEqual(new Map([[await index('wfhlocal'), [ROUTED.subnet]], [await index('eth0'), [ROUTED.subnet]]]));
+    expect(h.dp.status()).toMatchObject({ redirect: { on: true, devices: 2 } });
+    await h.dp.detach(ROUTED);
+    await h.advance(20);
+    expect(tcx.links.size + tcx.programs.size).toBe(0);
+    await h.dp.attach(ROUTED);
+    await h.advance(20);
+    expect(tcx.links.size).toBe(2);
+    await h.dp.stop();
+    expect(tcx.links.size + tcx.programs.size).toBe(0);
+  });
+
+  test('without redirects (--no-bpf) the status says so', async () => {
+    const h = await routedHarness();
+    expect(h.dp.status()).toMatchObject({ redirect: { on: false, off: '--no-bpf', devices: 0 } });
     await h.dp.stop();
   });
 
