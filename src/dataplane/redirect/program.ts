@@ -28,6 +28,7 @@
 import { type Cidr, formatCidr, maskOf } from '../../addr/cidr';
 import { Assembler, R0, R1, R2, R3, R4, R5, R6, R10 } from '../../bpf/asm';
 import { TCX_NEXT } from '../../bpf/bpf';
+import { ETH_HLEN, ETH_P_IP } from '../frames/ethernet';
 
 /** bpf_fib_lookup's params need a GPL-compatible licence; this generated program is offered under both */
 export const REDIRECT_LICENSE = 'Dual MIT/GPL';
@@ -43,7 +44,7 @@ const SKB_DATA_END = 80;
 
 // an untagged Ethernet frame with an IPv4 header
 const ETH_TYPE = 12;
-const IP = 14;
+const IP = ETH_HLEN;
 const IP_VERSION = IP + 0;
 const IP_TOS = IP + 1;
 const IP_TTL = IP + 8;
@@ -88,7 +89,7 @@ export function redirectProgram(subnet: Cidr): Buffer {
   // only what was sent to this host: the stack drops a frame for another MAC (a flooding switch), and
   // broadcast and multicast are not forwarded
   a.load('u32', R4, R6, SKB_PKT_TYPE).jump32('ne', R4, PACKET_HOST, 'next');
-  a.load('u16', R4, R2, ETH_TYPE).jump32('ne', R4, 0x0008, 'next'); // 0x0800, as loaded
+  a.load('u16', R4, R2, ETH_TYPE).jump32('ne', R4, ((ETH_P_IP & 0xff) << 8) | (ETH_P_IP >>> 8), 'next'); // as a little-endian load reads it
   a.load('u8', R4, R2, IP_VERSION).alu32('and', R4, 0xf0).jump32('ne', R4, 0x40, 'next');
   a.load('u8', R4, R2, IP_TTL).jump32('le', R4, 1, 'next');
   a.load('u32', R4, R2, IP_SRC).alu32('and', R4, maskLoaded).jump32('ne', R4, netLoaded, 'next');

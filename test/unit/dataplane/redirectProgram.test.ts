@@ -5,6 +5,7 @@
  */
 import { type Cidr, parseCidr } from '../../../src/addr/cidr';
 import { redirectProgram } from '../../../src/dataplane/redirect/program';
+import { seededRandom } from '../../../src/util/random';
 import { CTX_BASE, type Helper, type HelperMemory, runBpf, type RunResult, SKB, STACK_TOP } from '../../helpers/bpfInterpreter';
 
 const FIB_LOOKUP = 69;
@@ -303,18 +304,6 @@ describe('redirectProgram: left to the stack (TCX_NEXT, the packet untouched)', 
 
 // ---- the checksum ----
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('redirectProgram: the incremental checksum', () => {
   const program = redirectProgram(SUBNET);
   const forward = (before: Buffer, fib: Fib = LOCAL): Buffer => {
@@ -324,7 +313,7 @@ describe('redirectProgram: the incremental checksum', () => {
   };
 
   test('500 random headers stay valid', () => {
-    const rnd = prng(0x5eed_2c0a);
+    const rnd = seededRandom(0x5eed_2c0a);
     const int = (n: number): number => Math.floor(rnd() * n);
     const hexMac = (): string => Array.from({ length: 6 }, () => int(256).toString(16).padStart(2, '0')).join(':');
     let carries = 0;
@@ -421,7 +410,7 @@ describe('redirectProgram: subnets and their edges', () => {
   });
 
   test('0.0.0.0/0: any two addresses are forwarded', () => {
-    const rnd = prng(0x0);
+    const rnd = seededRandom(0x0);
     for (let n = 0; n < 50; n++) {
       const [src, dst] = [Math.floor(rnd() * 2 ** 32), Math.floor(rnd() * 2 ** 32)];
       expect([dotted(src), dotted(dst), run(parseCidr('0.0.0.0/0'), frame({ src, dst })).verdict]).toEqual([dotted(src), dotted(dst), 7]);
