@@ -197,6 +197,7 @@ export async function runDaemon(config: Config): Promise<Daemon> {
     mesh: () => mesh.traffic,
     drops: allDrops,
     sleeve: () => [...dataPlane.trafficByPeer()].map(([peer, t]) => ({ peer: nickname(peer), ...t })),
+    redirects: () => dataPlane.redirectStatus(),
   });
   const plugin = await listenUnix(pluginApp(routes(new NetworkDriver(networks), new IpamDriver(ipam)), log.child({ c: 'plugin' }), metrics.pluginCall), config.socketPath);
   const api = await listenApi(config.statusAddr, {

@@ -32,7 +32,7 @@ import { applyPlan } from './kernelPlane';
 import { computePaths, nextHop, samePaths } from './paths';
 import { type NetworkPlan, type OverlayNetwork, type Path, planNetwork, planRoutes } from './plan';
 import { FastdpProber } from './prober';
-import type { Redirects } from './redirect/redirects';
+import type { RedirectStatus, Redirects } from './redirect/redirects';
 import { applyRoutes } from './routedPlane';
 import { type PeerTraffic, Sleeve } from './sleeve';
 import { TAP_GSO_MAX_SIZE, type TapDevice } from './tap/tap';
@@ -264,10 +264,15 @@ export class DataPlane {
     return {
       fastdp: this.d.fastdp,
       vxlanPort: this.d.vxlanPort,
-      redirect: this.d.redirects?.status() ?? { on: false, off: this.d.redirectsOff ?? 'off', devices: 0, subnets: {} },
+      redirect: this.redirectStatus(),
       sleeve: { ...this.sleeve.counters, taps: this.sleeve.tapStats() },
       traffic: Object.fromEntries(this.sleeve.trafficByPeer()),
     };
+  }
+
+  /** routed networks' eBPF redirects: where they are, or why they are off */
+  redirectStatus(): RedirectStatus {
+    return this.d.redirects?.status() ?? { on: false, off: this.d.redirectsOff ?? 'off', devices: 0, subnets: {} };
   }
 
   /** re-plans soon (the endpoint table or the networks changed) */

@@ -16,6 +16,8 @@ export interface MetricsSources {
   drops(): Record<string, number>;
   /** frames and bytes weft carried itself (the sleeve), per peer; the fast path's are the kernel's */
   sleeve(): Array<{ peer: string; framesOut: number; bytesOut: number; framesIn: number; bytesIn: number }>;
+  /** routed networks' eBPF redirects: on or off, and the devices each subnet's program is on */
+  redirects(): { on: boolean; subnets: Record<string, number> };
 }
 
 export class Metrics {
@@ -69,6 +71,12 @@ export class Metrics {
         g.set({ peer: t.peer, direction: 'out' }, t.framesOut);
         g.set({ peer: t.peer, direction: 'in' }, t.framesIn);
       }
+    });
+    gauge(r, 'weft_redirect_enabled', '1 while routed networks\' eBPF redirects are on (0: --no-bpf, or the kernel refused them)', [], (g) => {
+      g.set(s.redirects().on ? 1 : 0);
+    });
+    gauge(r, 'weft_redirect_devices', 'devices carrying a routed subnet\'s eBPF redirect program', ['subnet'], (g) => {
+      for (const [subnet, n] of Object.entries(s.redirects().subnets)) g.set({ subnet }, n);
     });
     gauge(r, 'weft_sleeve_bytes_total', 'bytes of Ethernet frames weft carried, per peer', ['peer', 'direction'], (g) => {
       for (const t of s.sleeve()) {

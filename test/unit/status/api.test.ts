@@ -11,6 +11,7 @@ const sources = {
   mesh: () => ({ framesIn: 10, framesOut: 12, bytesIn: 1000, bytesOut: 1200 }),
   drops: () => ({ authFailed: 2 }),
   sleeve: () => [{ peer: 'h3', framesOut: 5, bytesOut: 700, framesIn: 4, bytesIn: 600 }],
+  redirects: () => ({ on: true, subnets: { '10.44.0.0/16': 3 } }),
 };
 const metrics = new Metrics(sources);
 
@@ -81,6 +82,8 @@ test('/metrics: every family, read from the sources at scrape time', async () =>
     'weft_mesh_drops_total{reason="authFailed"} 2',
     'weft_sleeve_frames_total{peer="h3",direction="out"} 5',
     'weft_sleeve_bytes_total{peer="h3",direction="in"} 600',
+    'weft_redirect_enabled 1',
+    'weft_redirect_devices{subnet="10.44.0.0/16"} 3',
   ]) expect(text).toContain(line);
   expect(text).toMatch(/^weft_process_resident_memory_bytes \d+/m);
 });
