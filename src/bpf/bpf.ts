@@ -103,7 +103,7 @@ export function decodeTestRun(a: Buffer): { retval: number; dataOutBytes: number
   return { retval: a.readInt32LE(4), dataOutBytes: a.readUInt32LE(12) };
 }
 
-/** the verifier's log, last lines first-cut to what matters: its final message */
+/** the end of the verifier's log, where it says why it refused: at most maxChars, cut at the front */
 export function verifierTail(log: Buffer, maxChars = 600): string {
   const end = log.indexOf(0);
   const text = log.subarray(0, end < 0 ? log.length : end).toString('utf8').trim();
@@ -138,7 +138,10 @@ export function loadProgram(progType: number, insns: Buffer, license: string, na
   }
 }
 
-/** Attaches a program at a device's tcx hook; the link's fd holds it there until closed. */
+/**
+ * Attaches a program at a device's tcx hook; the link's fd holds it there until closed (bpf(2) fds are
+ * close-on-exec, so the iptables weft runs do not hold them too).
+ */
 export function attachTcx(progFd: number, ifindex: number, attachType: number, target: string): number {
   const attr = encodeTcxLink(progFd, ifindex, attachType);
   return fd(syscallSync('bpf', `LINK_CREATE tcx on ${target}`, [CMD.linkCreate, attr, BigInt(attr.length)], {
