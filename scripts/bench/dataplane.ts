@@ -6,13 +6,15 @@
  * Throughput by iperf3 (median of five 10 s runs), round trip by ping and by a
  * one-byte TCP request/response loop (tools/tcprr.c; median of five rounds), each
  * in rounds taken in turn over the modes compared, and `docker run --rm` start
- * time on bridge, weft and the overlay.
+ * time on bridge, weft and the overlay; then the weft daemon's CPU and RSS on h1
+ * while containers come and go on its network.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { docker, hostIp, labUp, resetWeft, sh, shOk, waitFor } from '../../test/e2e/lab';
 import type { BenchModule, BenchResult } from './lib/result';
+import { processCpuTicks, processRssMb } from './lib/env';
 import { median } from './lib/result';
 
 const TCPRR = '/var/cache/weft-lab/tcprr';
@@ -98,6 +100,7 @@ export const bench: BenchModule = {
     /** per weft mode: the underlay figures of its phase */
     const underlayOf = new Map<string, Figures>();
     let starts: Awaited<ReturnType<typeof startTimes>> | undefined;
+    let churn: Churn | undefined;
     for (const ph of phases) {
       ctx.log(`dataplane: ${ph.label} (${ph.modes.map(([n]) => n).join(', ')})`);
       try {
@@ -114,7 +117,10 @@ export const bench: BenchModule = {
             if (name.startsWith('weft')) underlayOf.set(name, under);
           }
         }
-        if (ph.label === 'kernel paths') starts = await startTimes(['weft', ROUTED, 'bridge', USER_BRIDGE, OVERLAY], ctx.quick ? 3 : 7);
+        if (ph.label === 'kernel paths') {
+          starts = await startTimes(['weft', ROUTED, 'bridge', USER_BRIDGE, OVERLAY], ctx.quick ? 3 : 7);
+          churn = await churnFootprint(ctx.quick ? 8 : 24, CHURN_PARALLEL);
+        }
       } catch (e) {
         ctx.log(`dataplane: ${ph.label} failed: ${(e as Error).message}`);
       } finally {
@@ -123,6 +129,7 @@ export const bench: BenchModule = {
       }
     }
     const results = report(figures, underlayOf, starts ?? { ms: new Map(), failed: new Map() });
+    if (churn) results.push(...churnResults(churn));
     results.push(await encryptedOverlay(h1));
     return results;
   },
@@ -214,6 +221,48 @@ async function startTimes(nets: string[], n: number): Promise<{ ms: Map<string, 
     }
   }
   return { ms: out, failed };
+}
+
+/** containers started at once on h1 while the daemon's footprint is taken */
+const CHURN_PARALLEL = 4;
+
+interface Churn {
+  containers: number;
+  secs: number;
+  cpuPct: number;
+  rssMb: number[];
+}
+
+/**
+ * The h1 daemon while containers come and go on the weft network: CHURN_PARALLEL loops of
+ * `docker run --rm --net weft … true`, `total` containers in all (each a RequestAddress, CreateEndpoint,
+ * Join, Leave, DeleteEndpoint, ReleaseAddress, and an endpoint published to the peer). Its CPU is
+ * read from /proc before and after; its RSS every 200 ms.
+ */
+async function churnFootprint(total: number, parallel: number): Promise<Churn> {
+  const pid = Number((await shOk('h1', 'cat /run/weft/weft.pid')).trim());
+  const each = Math.ceil(total / parallel);
+  const rssMb: number[] = [];
+  const c0 = processCpuTicks(pid);
+  const t0 = Date.now();
+  const sampler = setInterval(() => rssMb.push(processRssMb(pid)), 200);
+  try {
+    await Promise.all(Array.from({ length: parallel }, () =>
+      shOk('h1', `for i in $(seq ${each}); do /usr/bin/docker run --rm --net weft lab/busybox true >/dev/null || exit 1; done`, 600_000)));
+  } finally {
+    clearInterval(sampler);
+  }
+  const secs = (Date.now() - t0) / 1000;
+  return { containers: each * parallel, secs, cpuPct: ((processCpuTicks(pid) - c0) / 100 / secs) * 100, rssMb };
+}
+
+function churnResults(c: Churn): BenchResult[] {
+  const note = `${c.containers} containers (docker run --rm, ${CHURN_PARALLEL} at a time) in ${c.secs.toFixed(1)} s on h1`;
+  return [
+    { group: 'footprint', name: 'daemon RSS under container churn, max', value: Math.max(...c.rssMb), unit: 'MB', better: 'lower', samples: c.rssMb, note },
+    { group: 'footprint', name: 'daemon CPU under container churn', value: c.cpuPct, unit: '% of a core', better: 'lower', note },
+    { group: 'footprint', name: 'containers started and removed per second, during that', value: c.containers / c.secs, unit: '/s', better: 'higher' },
+  ];
 }
 
 async function cleanContainers(): Promise<void> {

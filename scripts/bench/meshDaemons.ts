@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { BenchModule, BenchResult } from './lib/result';
+import { processCpuTicks, processRssMb } from './lib/env';
 import { median, p99, quantile } from './lib/result';
 
 const PREFIX = 'wbm';
@@ -279,7 +280,7 @@ async function convergence(daemons: Daemon[], endpoints: number): Promise<number
 async function idleFigures(daemons: Daemon[]): Promise<{ bytesPerSec: number; rssMb: number; cpuPct: number }> {
   const pids = daemons.map((d) => Number(fs.readFileSync(`${STATE}/${d.k}/weft.pid`, 'utf8')));
   const bytes = async () => (await Promise.all(daemons.map((d) => status(d.k)))).reduce((a, s) => a + (s?.mesh.traffic.bytesOut ?? 0), 0);
-  const cpu = () => pids.reduce((a, p) => a + cpuTicks(p), 0);
+  const cpu = () => pids.reduce((a, p) => a + processCpuTicks(p), 0);
   const b0 = await bytes();
   const c0 = cpu();
   const t0 = Date.now();
@@ -287,18 +288,8 @@ async function idleFigures(daemons: Daemon[]): Promise<{ bytesPerSec: number; rs
   const secs = (Date.now() - t0) / 1000;
   const c1 = cpu();
   const b1 = await bytes();
-  const rss = pids.map(rssMb);
+  const rss = pids.map(processRssMb);
   return { bytesPerSec: (b1 - b0) / secs / daemons.length, rssMb: median(rss), cpuPct: ((c1 - c0) / 100 / secs / daemons.length) * 100 };
-}
-
-function cpuTicks(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 /**

@@ -45,6 +45,18 @@ export function memoryNow(): MemorySnapshot {
 
 export const MiB = 2 ** 20;
 
+/** user + system CPU of a process so far, in clock ticks (USER_HZ, 100 on Linux) */
+export function processCpuTicks(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** a process's resident set, MB (VmRSS) */
+export function processRssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 /** "disk (ext4)" or "tmpfs": what a directory's fsync costs depends on it */
 export function filesystemOf(dir: string): string {
   try {
