@@ -1,8 +1,9 @@
 /**
  * Container to container across two lab hosts, side by side in one run: the
  * underlay (host networking: the limit), weft's fast path, a routed weft
- * network (no encapsulation), its sleeve (clear and encrypted) and Docker's own
- * overlay (swarm mode, attachable network).
+ * network (no encapsulation; with its eBPF redirects, and in a phase of its own
+ * without them), its sleeve (clear and encrypted) and Docker's own overlay
+ * (swarm mode, attachable network).
  * Throughput by iperf3 (median of five 10 s runs), round trip by ping and by a
  * one-byte TCP request/response loop (tools/tcprr.c; median of five rounds), each
  * in rounds taken in turn over the modes compared, and `docker run --rm` start
@@ -21,6 +22,8 @@ const TCPRR = '/var/cache/weft-lab/tcprr';
 const OVERLAY = 'benchovl';
 /** a weft network of mode routed (-o weft.mode=routed) */
 const ROUTED = 'benchrouted';
+/** the routed network on daemons launched with --no-bpf */
+const NO_BPF = 'weft routed, --no-bpf';
 
 /** a server container on h2 that a client container on h1 measures against */
 interface Target {
@@ -75,13 +78,16 @@ export const bench: BenchModule = {
     const stopWeft = async () => {
       for (const h of ['h1', 'h2']) await resetWeft(h);
     };
+    const routedNetwork = async () => {
+      await docker('h1', ['network', 'create', '-d', 'weft', '--ipam-driver', 'weft', '-o', 'weft.mode=routed', '--subnet', '10.44.0.0/16', ROUTED]);
+      await waitFor('h2 has the routed network', 30_000, async () => (await docker('h2', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(ROUTED));
+    };
     const phases: Phase[] = [
       {
         label: 'kernel paths',
         async setUp() {
           await weft('');
-          await docker('h1', ['network', 'create', '-d', 'weft', '--ipam-driver', 'weft', '-o', 'weft.mode=routed', '--subnet', '10.44.0.0/16', ROUTED]);
-          await waitFor('h2 has the routed network', 30_000, async () => (await docker('h2', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(ROUTED));
+          await routedNetwork();
           await swarmOverlay(h1);
           await docker('h1', ['network', 'create', '-d', 'bridge', USER_BRIDGE]);
         },
@@ -91,6 +97,19 @@ export const bench: BenchModule = {
           await stopWeft();
         },
         modes: [['underlay', 'host'], ['weft fastdp', 'weft'], ['weft routed', ROUTED], ['Docker overlay', OVERLAY]],
+      },
+      // the same routed network with the host's stack forwarding: what the eBPF redirects are worth, in this run
+      {
+        label: 'routed without eBPF',
+        async setUp() {
+          await weft('--no-bpf');
+          await routedNetwork();
+        },
+        async tearDown() {
+          await sh('h1', `/usr/bin/docker network rm ${ROUTED} >/dev/null 2>&1; true`);
+          await stopWeft();
+        },
+        modes: [['underlay', 'host'], [NO_BPF, ROUTED]],
       },
       { label: 'sleeve', setUp: () => weft('--no-fastdp'), tearDown: stopWeft, modes: [['underlay', 'host'], ['weft sleeve', 'weft']] },
       { label: 'encrypted sleeve', setUp: () => weft('', 'WEFT_PASSWORD=bench-password-1'), tearDown: stopWeft, modes: [['underlay', 'host'], ['weft sleeve, encrypted', 'weft']] },
@@ -328,7 +347,14 @@ function report(f: Map<string, Figures>, underlayOf: Map<string, Figures>, start
     });
   }
   // each round's p50 less the underlay's of the same round: the drift between rounds cancels
-  const added = (x: Figures) => median(x.rrP50Us.map((v, i) => v - under!.rrP50Us[i]!));
+  const added = (x: Figures, u: Figures = under!) => median(x.rrP50Us.map((v, i) => v - u.rrP50Us[i]!));
+  const noBpf = f.get(NO_BPF);
+  const noBpfUnder = underlayOf.get(NO_BPF);
+  if (noBpf && noBpfUnder) {
+    const note = 'the routed network with the host\'s stack forwarding (weft launched with --no-bpf), rounds in turn with the underlay in a phase of its own: compare weft routed';
+    out.push({ group: 'throughput', name: `${NO_BPF} ÷ underlay`, value: median(noBpf.gbits) / median(noBpfUnder.gbits), unit: '×', better: 'higher', note });
+    out.push({ group: 'latency', name: `${NO_BPF} added RTT (TCP p50, over the underlay)`, value: added(noBpf, noBpfUnder), unit: 'µs', better: 'lower', note });
+  }
   for (const [name, x] of [['weft fastdp', fast], ['weft routed', routed]] as const) {
     if (!x || !overlay || !under) continue;
     out.push({
