@@ -8,19 +8,26 @@
  * than have the kernel refuse every pass.
  */
 import type { Logger } from 'pino';
-import { contains, parseCidr, parseIp } from '../addr/cidr';
+import { type Cidr, contains, parseCidr, parseIp } from '../addr/cidr';
 import type { Netlink, RouteInfo } from '../netlink/types';
 import { REMOTE_METRIC, ROUTE_PROTOCOL } from '../network/routed';
 import { KernelSteps } from './kernelSteps';
+
+/** the container address a route of weft's leads to, if it is one: a unicast /32 with weft's protocol inside `net`. Pure. */
+export function containerRoute(r: RouteInfo, net: Cidr): string | undefined {
+  if (r.protocol !== ROUTE_PROTOCOL || r.type !== 'unicast') return undefined;
+  const [ip, prefix] = r.dst.split('/');
+  return prefix === '32' && ip !== undefined && contains(net, parseIp(ip)) ? ip : undefined;
+}
 
 /** weft's routes to peers' containers in `subnet`: address → gateway */
 function remoteRoutes(routes: readonly RouteInfo[], subnet: string): Map<string, string> {
   const net = parseCidr(subnet);
   const out = new Map<string, string>();
   for (const r of routes) {
-    if (r.protocol !== ROUTE_PROTOCOL || r.type !== 'unicast' || r.gateway === undefined || r.priority !== REMOTE_METRIC) continue;
-    const [ip, prefix] = r.dst.split('/');
-    if (prefix === '32' && contains(net, parseIp(ip))) out.set(ip, r.gateway);
+    if (r.gateway === undefined || r.priority !== REMOTE_METRIC) continue;
+    const ip = containerRoute(r, net);
+    if (ip !== undefined) out.set(ip, r.gateway);
   }
   return out;
 }

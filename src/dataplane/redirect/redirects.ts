@@ -12,9 +12,9 @@
  * refuses), redirects go off for this run and `weft status` says why.
  */
 import type { Logger } from 'pino';
-import { contains, parseCidr, parseIp } from '../../addr/cidr';
+import { parseCidr } from '../../addr/cidr';
 import type { RouteInfo } from '../../netlink/types';
-import { ROUTE_PROTOCOL } from '../../network/routed';
+import { containerRoute } from '../routedPlane';
 import { SyscallError } from '../../util/syscall';
 import type { TcxPort } from './tcx';
 
@@ -23,9 +23,7 @@ export function redirectDevices(subnet: string, routes: readonly RouteInfo[]): S
   const net = parseCidr(subnet);
   const out = new Set<number>();
   for (const r of routes) {
-    if (r.protocol !== ROUTE_PROTOCOL || r.type !== 'unicast' || r.ifindex === undefined) continue;
-    const [ip, prefix] = r.dst.split('/');
-    if (prefix === '32' && contains(net, parseIp(ip!))) out.add(r.ifindex);
+    if (r.ifindex !== undefined && containerRoute(r, net) !== undefined) out.add(r.ifindex);
   }
   return out;
 }
